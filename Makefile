@@ -1,0 +1,33 @@
+# Every target builds .venv first, so a fresh clone needs nothing else.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check lint unit bench clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/sfsync demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check sfsync tests benchmarks
+	$(BIN)/ruff format --check sfsync tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# The whole suite: lint, types, layering, then unit, emulator and integration
+# tests against SQLite and PostgreSQL (PostgreSQL must be reachable: no skip).
+test: lint
+	SFSYNC_REQUIRE_POSTGRES=1 $(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,131 @@
+"""The `sfsync` command line: parse, load settings, call a job. Nothing else lives here.
+
+Exit codes: 0 the cycle completed (record-level failures are reported and kept
+for retry), 1 an unexpected error, 2 invalid configuration or mappings,
+3 authentication failed, 4 the org could not be reached or its API limit is spent.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import structlog
+import typer
+from rich.console import Console
+
+from sfsync import logs, report
+from sfsync.config import Settings, database_url, load_settings
+from sfsync.connectors.salesforce import SalesforceClient
+from sfsync.emulator.cli import app as emulator_app
+from sfsync.errors import SfsyncError
+from sfsync.jobs.sync import SyncJob
+from sfsync.mappings import load_rules
+from sfsync.store import Store
+
+app = typer.Typer(
+    help="Pull Salesforce Leads, decide scoring and routing locally, write the outcome back.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(emulator_app, name="emulator")
+err = Console(stderr=True)
+out = Console()
+log = structlog.get_logger("sfsync.cli")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def exits_cleanly(fn: F) -> F:
+    """Turn sfsync errors into their exit code and a one-line message (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SfsyncError as exc:
+            err.print(f"[bold red]error:[/] {exc.user_message}", highlight=False, markup=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(
+    log_json: Annotated[
+        bool | None, typer.Option("--log-json/--log-console", help="Log format (default: auto)")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",
+) -> None:
+    """sfsync: lead scoring, matching and routing for Salesforce, run beside the org."""
+    logs.configure(json=log_json, level=log_level)
+
+
+def _open(settings: Settings) -> tuple[Store, SalesforceClient]:
+    store = Store(settings.sfsync_database_url.get_secret_value())
+    return store, SalesforceClient(settings)
+
+
+@app.command()
+@exits_cleanly
+def run(
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle, then exit")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Decide and print the plan; write nothing")
+    ] = False,
+) -> None:
+    """Sync leads: one cycle with --once, else a daemon on SFSYNC_INTERVAL_SECONDS."""
+    settings = load_settings()
+    rules = load_rules(settings.sfsync_mappings)
+    if dry_run and not once:
+        raise typer.BadParameter("--dry-run goes with --once")
+    store, client = _open(settings)
+    job = SyncJob(client, store, rules, settings)
+    try:
+        if once:
+            result = job.run_once(dry_run=dry_run)
+            report.print_cycle(out, result)
+        else:
+            from sfsync.jobs.daemon import run_daemon
+
+            run_daemon(job, settings.sfsync_interval_seconds)
+    finally:
+        client.close()
+        store.close()
+
+
+@app.command()
+@exits_cleanly
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Last runs, watermark, outbox backlog, dead letters and API usage (reads only the store)."""
+    store = Store(database_url())
+    try:
+        report.print_status(out, store, as_json=as_json)
+    finally:
+        store.close()
+
+
+@app.command()
+@exits_cleanly
+def demo(
+    leads: Annotated[int, typer.Option(min=10, max=200_000, help="Leads in the seeded org")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the generated org")] = 42,
+    mappings: Annotated[Path, typer.Option(help="Rules directory")] = Path("mappings"),
+) -> None:
+    """Start the emulator with a seeded org, run two cycles with activity between, show the result."""
+    from sfsync.demo import run_demo
+
+    run_demo(out, leads=leads, seed=seed, mappings=mappings)
+
+
+def entrypoint() -> None:
+    """Console-script entry point."""
+    sys.exit(app())

@@ -1,0 +1,149 @@
+"""Settings from the environment, validated once at start-up.
+
+Secrets are `SecretStr`: their repr and str are masked, so a settings object
+can be logged or shown in an exception without leaking them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sfsync.errors import ConfigError
+
+DEFAULT_API_VERSION = "62.0"
+DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+DEFAULT_DATABASE_URL = "sqlite:///sfsync.db"
+DEFAULT_MAPPINGS = Path("mappings")
+# Seconds re-read behind the watermark: long transactions commit with earlier stamps.
+DEFAULT_OVERLAP_SECONDS = 60
+DEFAULT_API_BUDGET_SHARE = 0.5
+DEFAULT_HTTP_TIMEOUT_SECONDS = 30.0
+DEFAULT_CLIENT_NAME = "sfsync"
+DEFAULT_INTERVAL_SECONDS = 300
+# How often the pull also re-reads leads last modified by the integration user.
+DEFAULT_SWEEP_HOURS = 24.0
+
+
+class AuthMode(StrEnum):
+    """How sfsync obtains its access token."""
+
+    ACCESS_TOKEN = "access_token"
+    CLIENT_CREDENTIALS = "client_credentials"
+    JWT_BEARER = "jwt_bearer"
+    PASSWORD = "password"
+
+
+class Settings(BaseSettings):
+    """Everything sfsync reads from the environment (see README, "Configuration")."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    sf_instance_url: str | None = None
+    sf_api_version: str = DEFAULT_API_VERSION
+    sf_login_url: str = DEFAULT_LOGIN_URL
+    sf_access_token: SecretStr | None = None
+    sf_client_id: str | None = None
+    sf_client_secret: SecretStr | None = None
+    sf_username: str | None = None
+    sf_private_key_file: Path | None = None
+    sf_password: SecretStr | None = None
+    sf_security_token: SecretStr | None = None
+
+    sfsync_database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+    sfsync_mappings: Path = DEFAULT_MAPPINGS
+    sfsync_overlap_seconds: Annotated[int, Field(ge=0, le=86_400)] = DEFAULT_OVERLAP_SECONDS
+    sfsync_api_budget_share: Annotated[float, Field(gt=0, le=1)] = DEFAULT_API_BUDGET_SHARE
+    sfsync_http_timeout: Annotated[float, Field(gt=0, le=600)] = DEFAULT_HTTP_TIMEOUT_SECONDS
+    sfsync_client_name: str = DEFAULT_CLIENT_NAME
+    sfsync_interval_seconds: Annotated[int, Field(ge=1)] = DEFAULT_INTERVAL_SECONDS
+    sfsync_sweep_hours: Annotated[float, Field(gt=0)] = DEFAULT_SWEEP_HOURS
+    sfsync_retry_attempts: Annotated[int, Field(ge=1, le=20)] = 6
+    sfsync_retry_max_seconds: Annotated[float, Field(gt=0)] = 120.0
+    # Tests switch the backoff sleeps off (stamina's set_testing idea).
+    sfsync_retry_wait_scale: Annotated[float, Field(ge=0)] = 1.0
+
+    @field_validator("sf_api_version")
+    @classmethod
+    def _version_shape(cls, value: str) -> str:
+        text = value.removeprefix("v")
+        major, _, minor = text.partition(".")
+        if not major.isdigit() or (minor and not minor.isdigit()):
+            raise ValueError(f"SF_API_VERSION must look like 62.0, got {value!r}")
+        return f"{int(major)}.{minor or '0'}"
+
+    @field_validator("sf_instance_url", "sf_login_url")
+    @classmethod
+    def _https_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must be an https:// URL (TLS verification is always on)")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _one_auth_mode(self) -> Settings:
+        self.auth_mode()
+        return self
+
+    def auth_mode(self) -> AuthMode:
+        """The one authentication mode the set variables describe."""
+        modes = _auth_modes_present(self)
+        if not modes:
+            raise ValueError(
+                "no Salesforce credentials: set SF_ACCESS_TOKEN, or SF_CLIENT_ID + "
+                "SF_CLIENT_SECRET, or SF_CLIENT_ID + SF_USERNAME + SF_PRIVATE_KEY_FILE, or "
+                "SF_USERNAME + SF_PASSWORD + SF_SECURITY_TOKEN"
+            )
+        if len(modes) > 1:
+            names = ", ".join(m.value for m in modes)
+            raise ValueError(f"contradictory credentials: several auth modes are set ({names})")
+        mode = modes[0]
+        if mode is AuthMode.ACCESS_TOKEN and not self.sf_instance_url:
+            raise ValueError("SF_ACCESS_TOKEN needs SF_INSTANCE_URL")
+        return mode
+
+
+def _auth_modes_present(s: Settings) -> list[AuthMode]:
+    present = []
+    if s.sf_access_token:
+        present.append(AuthMode.ACCESS_TOKEN)
+    if s.sf_password or s.sf_security_token:
+        present.append(AuthMode.PASSWORD)
+    elif s.sf_private_key_file:
+        present.append(AuthMode.JWT_BEARER)
+    elif s.sf_client_id and s.sf_client_secret:
+        present.append(AuthMode.CLIENT_CREDENTIALS)
+    return present
+
+
+class StoreSettings(BaseSettings):
+    """The state database alone: commands that only read the store need no org credentials."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    sfsync_database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+
+
+def database_url() -> str:
+    """SFSYNC_DATABASE_URL, or the embedded SQLite default."""
+    return StoreSettings().sfsync_database_url.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment; a bad value raises ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"]).upper() or "environment"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return "invalid configuration: " + "; ".join(lines)

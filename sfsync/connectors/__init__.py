@@ -1,0 +1,1 @@
+"""Connectors: the only code that talks to the outside world. They translate, never decide."""

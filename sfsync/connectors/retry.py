@@ -1,0 +1,170 @@
+"""The one retry layer: tenacity executing the failure table.
+
+Every Salesforce call runs through `RetryingCaller.call`. A failure is turned
+into an sfsync error by `failures.classify`; transient ones are retried with
+jittered exponential backoff (or the server's `Retry-After`), capped in
+attempts and in total time, each retry logged as `sfsync.salesforce.retry_scheduled`.
+An expired session is renewed once per call. Jobs never add retries of their own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+import structlog
+from simple_salesforce.exceptions import SalesforceError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from sfsync.connectors.failures import Action, Failure, Kind, classify
+from sfsync.errors import (
+    ApiLimitReached,
+    AuthError,
+    ConfigError,
+    OrgUnavailable,
+    QueryRestart,
+    SessionExpired,
+    SfsyncError,
+    TransientError,
+)
+
+T = TypeVar("T")
+log = structlog.get_logger("sfsync.salesforce")
+MAX_RETRY_AFTER_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Caps and backoff of the retry layer."""
+
+    attempts: int = 6
+    max_seconds: float = 120.0
+    initial_wait: float = 0.5
+    max_wait: float = 20.0
+    # 0 switches the sleeps off (tests); retries still happen.
+    wait_scale: float = 1.0
+
+
+def translate(exc: BaseException) -> SfsyncError:
+    """An sfsync error for a requests or simple-salesforce failure (never with secrets)."""
+    if isinstance(exc, SfsyncError):
+        return exc
+    if isinstance(exc, SalesforceError):
+        code, message = _error_body(exc.content)
+        return _from_failure(classify(exc.status, code, message), exc.status, code, message)
+    if isinstance(exc, requests.RequestException):
+        return TransientError(f"no answer from the org: {type(exc).__name__}")
+    if isinstance(exc, ValueError):
+        # A body that is not the JSON it claims to be: the org or a proxy hiccuped.
+        return TransientError(f"unreadable answer from the org: {type(exc).__name__}")
+    raise exc
+
+
+def _error_body(content: Any) -> tuple[str | None, str]:
+    if isinstance(content, (bytes, str)):
+        try:
+            content = json.loads(content)
+        except ValueError:
+            return None, ""
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        first = content[0]
+        return first.get("errorCode"), str(first.get("message", ""))
+    if isinstance(content, dict):
+        return content.get("errorCode"), str(content.get("message", ""))
+    return None, ""
+
+
+def _from_failure(failure: Failure, status: int, code: str | None, message: str) -> SfsyncError:
+    text = f"HTTP {status} {code or ''}: {message}".strip()
+    if failure.action is Action.RETRY:
+        return TransientError(text)
+    if failure.action is Action.REAUTH:
+        return SessionExpired(text)
+    if failure.action is Action.RESTART_QUERY:
+        return QueryRestart(text)
+    if failure.kind is Kind.LIMIT:
+        return ApiLimitReached(f"the org's API allowance is used up ({text})")
+    if failure.kind is Kind.AUTH:
+        return AuthError(text)
+    if failure.kind is Kind.CONFIG:
+        return ConfigError(f"the org refused a query built from the mappings: {text}")
+    return OrgUnavailable(text)
+
+
+class RetryingCaller:
+    """Runs calls with the retry policy; renews the session once per call on INVALID_SESSION_ID."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        reauthenticate: Callable[[], None],
+        retry_after: Callable[[], float | None] = lambda: None,
+    ) -> None:
+        self.policy = policy
+        self._reauthenticate = reauthenticate
+        self._retry_after = retry_after
+
+    def call(self, name: str, fn: Callable[[], T]) -> T:
+        """`fn()` with retries; raises the translated error once retrying is pointless."""
+        state = {"reauthed": False}
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self.policy.attempts)
+            | stop_after_delay(self.policy.max_seconds),
+            wait=self._wait,
+            before_sleep=lambda rs: _log_retry(name, rs),
+            reraise=True,
+        )
+        try:
+            result: T = retrying(self._attempt, fn, state)
+            return result
+        except SessionExpired as exc:
+            raise AuthError(f"{name}: session still invalid after renewing it ({exc})") from None
+        except TransientError as exc:
+            raise OrgUnavailable(f"{name}: gave up after retries: {exc}") from None
+
+    def _attempt(self, fn: Callable[[], T], state: dict[str, bool]) -> T:
+        try:
+            return fn()
+        except BaseException as exc:
+            error = translate(exc)
+        wait = self._retry_after()
+        if type(error) is TransientError and wait is not None:
+            error.retry_after = wait
+        if isinstance(error, SessionExpired):
+            if state["reauthed"]:
+                raise error
+            state["reauthed"] = True
+            self._reauthenticate()
+            raise TransientError("session renewed", retry_after=0.0) from None
+        raise error
+
+    def _wait(self, retry_state: RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, TransientError) and exc.retry_after is not None:
+            return min(exc.retry_after, MAX_RETRY_AFTER_SECONDS) * self.policy.wait_scale
+        backoff = wait_random_exponential(
+            multiplier=self.policy.initial_wait, max=self.policy.max_wait
+        )
+        return float(backoff(retry_state)) * self.policy.wait_scale
+
+
+def _log_retry(name: str, retry_state: RetryCallState) -> None:
+    exc = retry_state.outcome.exception() if retry_state.outcome else None
+    log.warning(
+        "sfsync.salesforce.retry_scheduled",
+        call=name,
+        attempt=retry_state.attempt_number,
+        wait_seconds=round(retry_state.upcoming_sleep, 3),
+        error=str(exc),
+    )

@@ -1,0 +1,326 @@
+"""The only code that talks to the org's REST API: pull pages, describe, write Collections.
+
+Built on simple-salesforce with a session sfsync owns (timeouts, client id,
+usage tracking) and a token sfsync renews itself. It returns domain values
+(`Lead`, `WriteResult`, `ObjectInfo`), never raw responses, and never decides
+anything about a lead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from simple_salesforce.api import Salesforce
+from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_random_exponential
+
+from sfsync.config import Settings
+from sfsync.connectors.auth import Token, token_provider
+from sfsync.connectors.failures import Action, classify_record
+from sfsync.connectors.http import SalesforceSession, UsageMeter
+from sfsync.connectors.retry import RetryingCaller, RetryPolicy
+from sfsync.errors import (
+    ApiLimitReached,
+    OrgUnavailable,
+    QueryRestart,
+    SessionExpired,
+    TransientError,
+)
+from sfsync.models import ApiUsage, Lead, WriteOutcome, WriteResult
+
+log = structlog.get_logger("sfsync.salesforce")
+
+COLLECTION_MAX = 200
+QUERY_BATCH_SIZE = 2000
+WRITE_HEADERS = {"Sforce-Auto-Assign": "FALSE"}
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """What `describe` says about one field."""
+
+    name: str
+    type: str
+    length: int
+    updateable: bool
+    nillable: bool
+    picklist: tuple[str, ...]
+    restricted: bool
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What `describe` says about one sObject."""
+
+    name: str
+    fields: Mapping[str, FieldInfo]
+
+
+class SalesforceClient:
+    """A connection to one org. Build it once per process and pass it in."""
+
+    def __init__(self, settings: Settings, *, meter: UsageMeter | None = None) -> None:
+        self.settings = settings
+        self.meter = meter or UsageMeter()
+        self.session = SalesforceSession(
+            timeout=settings.sfsync_http_timeout,
+            client_name=settings.sfsync_client_name,
+            meter=self.meter,
+        )
+        self._tokens = token_provider(settings, self.session)
+        self._sf: Salesforce | None = None
+        self._user_id: str | None = None
+        policy = RetryPolicy(
+            attempts=settings.sfsync_retry_attempts,
+            max_seconds=settings.sfsync_retry_max_seconds,
+            wait_scale=settings.sfsync_retry_wait_scale,
+        )
+        self.caller = RetryingCaller(policy, self._reauthenticate, self.meter.take_retry_after)
+
+    # -- session ------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.session.close()
+
+    def connect(self) -> None:
+        """Obtain a token (with retries) so that credential problems surface at start-up."""
+        self.caller.call("oauth.token", self._tokens.token)
+
+    def _client(self) -> Salesforce:
+        if self._sf is None:
+            self._sf = self._build(self.caller.call("oauth.token", self._tokens.token))
+        return self._sf
+
+    def _build(self, token: Token) -> Salesforce:
+        self._user_id = self._user_id or token.user_id
+        return Salesforce(
+            instance_url=token.instance_url,
+            session_id=token.access_token,
+            version=self.settings.sf_api_version,
+            session=self.session,
+        )
+
+    def _reauthenticate(self) -> None:
+        log.info("sfsync.salesforce.session_renewed")
+        self._sf = self._build(self._tokens.refresh())
+
+    @property
+    def usage(self) -> ApiUsage | None:
+        """The org's latest `Sforce-Limit-Info` figures."""
+        return self.meter.latest
+
+    def _spend(self) -> Salesforce:
+        """The client, after checking that the API budget allows one more call."""
+        usage = self.meter.latest
+        share = self.settings.sfsync_api_budget_share
+        if usage is not None and usage.share >= share:
+            raise ApiLimitReached(
+                f"API budget reached: {usage.used}/{usage.limit} calls used, "
+                f"sfsync may use {share:.0%} of the daily allowance (SFSYNC_API_BUDGET_SHARE)"
+            )
+        return self._client()
+
+    # -- reads --------------------------------------------------------------
+
+    def integration_user_id(self) -> str:
+        """The id of the user sfsync acts as (its writes carry it as LastModifiedById)."""
+        if self._user_id is None:
+            self._client()
+        if self._user_id is None:
+            self._user_id = self.caller.call("oauth.userinfo", self._userinfo)
+        return self._user_id
+
+    def _userinfo(self) -> str:
+        sf = self._spend()
+        url = f"https://{sf.sf_instance}/services/oauth2/userinfo"
+        response = self.session.get(url, headers={"Authorization": f"Bearer {sf.session_id}"})
+        if response.status_code == 401:
+            raise SessionExpired("userinfo: HTTP 401")
+        if response.status_code >= 500:
+            raise TransientError(f"userinfo: HTTP {response.status_code}")
+        body = response.json() if response.status_code == 200 else {}
+        user_id = body.get("user_id") if isinstance(body, dict) else None
+        if not isinstance(user_id, str):
+            raise OrgUnavailable("userinfo did not name the integration user")
+        return user_id
+
+    def describe(self, sobject: str) -> ObjectInfo:
+        """The object's fields as the org describes them (one call)."""
+        body = self.caller.call(
+            f"describe.{sobject}", lambda: self._spend().restful(f"sobjects/{sobject}/describe")
+        )
+        return _object_info(body)
+
+    def pages(self, soql: str, *, include_deleted: bool = True) -> Iterator[list[dict[str, Any]]]:
+        """Each page of a query's records (queryAll by default, so deletes are seen)."""
+        headers = {"Sforce-Query-Options": f"batchSize={QUERY_BATCH_SIZE}"}
+        page = self.caller.call(
+            "query",
+            lambda: self._spend().query(soql, include_deleted=include_deleted, headers=headers),
+        )
+        seen: set[str] = set()
+        while True:
+            yield [_strip(r) for r in page.get("records", [])]
+            next_url = page.get("nextRecordsUrl")
+            if page.get("done", True) or not next_url:
+                return
+            if next_url in seen:
+                raise QueryRestart(f"the org repeated a query cursor ({next_url})")
+            seen.add(next_url)
+            page = self._query_more(next_url, headers)
+
+    def _query_more(self, next_url: str, headers: dict[str, str]) -> dict[str, Any]:
+        def fetch() -> dict[str, Any]:
+            page: dict[str, Any] = self._spend().query_more(
+                next_url, identifier_is_url=True, headers=headers
+            )
+            return page
+
+        return self.caller.call("query_more", fetch)
+
+    def query(self, soql: str, *, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """All records of a small query (metadata, re-checks)."""
+        return [r for page in self.pages(soql, include_deleted=include_deleted) for r in page]
+
+    def lead_pages(self, soql: str) -> Iterator[list[Lead]]:
+        """The pull: each page of a queryAll over Lead, as Lead values."""
+        for page in self.pages(soql, include_deleted=True):
+            yield [lead_from_record(r) for r in page]
+
+    # -- writes -------------------------------------------------------------
+
+    def update(
+        self, sobject: str, patches: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[WriteResult]:
+        """Update records through sObject Collections, 200 a request, results in input order.
+
+        Records refused with a transient per-record error (UNABLE_TO_LOCK_ROW)
+        are sent again with backoff; what still fails comes back as RETRY.
+        """
+        results: dict[str, WriteResult] = {}
+        retrying = Retrying(
+            retry=retry_if_result(bool),
+            stop=stop_after_attempt(self.caller.policy.attempts),
+            wait=wait_random_exponential(multiplier=0.2 * self.caller.policy.wait_scale, max=5),
+            retry_error_callback=lambda _state: [],
+        )
+        retrying(self._update_round, sobject, list(patches), results)
+        return [results[lead_id] for lead_id, _ in patches]
+
+    def _update_round(
+        self,
+        sobject: str,
+        patches: list[tuple[str, Mapping[str, Any]]],
+        results: dict[str, WriteResult],
+    ) -> list[tuple[str, Mapping[str, Any]]]:
+        todo = [
+            p for p in patches if p[0] not in results or results[p[0]].outcome is WriteOutcome.RETRY
+        ]
+        for start in range(0, len(todo), COLLECTION_MAX):
+            chunk = todo[start : start + COLLECTION_MAX]
+            for result in self._patch_chunk(sobject, chunk):
+                results[result.lead_id] = result
+        return [p for p in todo if results[p[0]].outcome is WriteOutcome.RETRY]
+
+    def _patch_chunk(
+        self, sobject: str, chunk: list[tuple[str, Mapping[str, Any]]]
+    ) -> list[WriteResult]:
+        body = {
+            "allOrNone": False,
+            "records": [{"attributes": {"type": sobject}, "id": i, **f} for i, f in chunk],
+        }
+        answer = self.caller.call(
+            "collections.update",
+            lambda: self._spend().restful(
+                "composite/sobjects", method="PATCH", json=body, headers=WRITE_HEADERS
+            ),
+        )
+        return save_results([i for i, _ in chunk], answer)
+
+
+def save_results(ids: Sequence[str], answer: Any) -> list[WriteResult]:
+    """Per-record results of a Collections answer, matched to the ids sent, in order."""
+    if not isinstance(answer, list) or len(answer) != len(ids):
+        log.warning("sfsync.salesforce.unreadable_save_results", expected=len(ids))
+        return [_unknown(i) for i in ids]
+    return [_save_result(i, item) for i, item in zip(ids, answer, strict=True)]
+
+
+def _save_result(lead_id: str, item: Any) -> WriteResult:
+    if not isinstance(item, dict):
+        return _unknown(lead_id)
+    if item.get("success") is True:
+        return WriteResult(lead_id, WriteOutcome.WRITTEN)
+    errors = item.get("errors") or [{}]
+    first = errors[0] if isinstance(errors[0], dict) else {}
+    code = str(first.get("statusCode") or "UNKNOWN_ERROR")
+    action = classify_record(code).action
+    outcome = WriteOutcome.RETRY if action is Action.RETRY else WriteOutcome.REJECTED
+    fields = tuple(str(f) for f in first.get("fields") or ())
+    return WriteResult(lead_id, outcome, code, str(first.get("message", "")), fields)
+
+
+def _unknown(lead_id: str) -> WriteResult:
+    return WriteResult(
+        lead_id, WriteOutcome.RETRY, "UNREADABLE_RESPONSE", "the org's answer could not be read"
+    )
+
+
+def _strip(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != "attributes"}
+
+
+def parse_datetime(value: Any) -> datetime:
+    """A Salesforce dateTime (`2024-05-01T12:34:56.000+0000`) as an aware UTC datetime."""
+    if not isinstance(value, str):
+        raise OrgUnavailable(f"the org sent a dateTime that is not text: {value!r}")
+    text = value.replace("Z", "+0000")
+    for pattern in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(text, pattern).astimezone(UTC)
+        except ValueError:
+            continue
+    raise OrgUnavailable(f"the org sent an unreadable dateTime: {value!r}")
+
+
+def lead_from_record(record: Mapping[str, Any]) -> Lead:
+    """A Lead value from a query record."""
+    lead_id = record.get("Id")
+    if not isinstance(lead_id, str):
+        raise OrgUnavailable("the org sent a Lead record without an Id")
+    return Lead(
+        id=lead_id,
+        system_modstamp=parse_datetime(record.get("SystemModstamp")),
+        values=dict(record),
+        is_deleted=bool(record.get("IsDeleted")),
+        is_converted=bool(record.get("IsConverted")),
+        last_modified_by_id=record.get("LastModifiedById"),
+    )
+
+
+def _object_info(body: Any) -> ObjectInfo:
+    if not isinstance(body, dict) or not isinstance(body.get("fields"), list):
+        raise OrgUnavailable("describe answered without a field list")
+    fields = {}
+    for f in body["fields"]:
+        picklist = tuple(p["value"] for p in f.get("picklistValues") or () if p.get("active", True))
+        fields[f["name"]] = FieldInfo(
+            name=f["name"],
+            type=f.get("type", ""),
+            length=int(f.get("length") or 0),
+            updateable=bool(f.get("updateable")),
+            nillable=bool(f.get("nillable")),
+            picklist=picklist,
+            restricted=bool(f.get("restrictedPicklist")),
+        )
+    return ObjectInfo(name=str(body.get("name")), fields=fields)
+
+
+def instance_host(url: str) -> str:
+    """host[:port] of an instance URL, as simple-salesforce keeps it."""
+    return urlsplit(url).netloc

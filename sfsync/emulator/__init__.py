@@ -1,0 +1,1 @@
+"""A local Salesforce org emulator: HTTPS, seeded data, org semantics and fault injection."""

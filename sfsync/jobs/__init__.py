@@ -1,0 +1,1 @@
+"""Jobs: where connectors, rules and the store meet (sync cycle, backfill, replay, daemon)."""

@@ -1,0 +1,67 @@
+"""`sfsync run`: cycles on an interval until SIGTERM/SIGINT, never two at once.
+
+APScheduler runs the job with `max_instances=1` and `coalesce=True`, so a slow
+cycle delays the next instead of overlapping it. A signal lets the cycle in
+hand finish (its batch is flushed and recorded) before the process exits 0.
+"""
+
+from __future__ import annotations
+
+import signal
+from datetime import UTC, datetime
+import threading
+from types import FrameType
+
+import structlog
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from sfsync.errors import ApiLimitReached, AuthError, ConfigError, SfsyncError
+from sfsync.jobs.sync import SyncJob
+
+log = structlog.get_logger("sfsync.daemon")
+JITTER_SECONDS = 5
+
+
+def run_daemon(job: SyncJob, interval_seconds: int) -> None:
+    """Run cycles every `interval_seconds` until a stop signal; fatal config/auth errors end it."""
+    scheduler = BlockingScheduler(timezone="UTC")
+    fatal: list[SfsyncError] = []
+    stopping = threading.Event()
+
+    def cycle() -> None:
+        if stopping.is_set():
+            return
+        try:
+            job.run_once()
+        except (ConfigError, AuthError) as exc:
+            fatal.append(exc)
+            scheduler.shutdown(wait=False)
+        except ApiLimitReached as exc:
+            log.warning("sfsync.daemon.budget_paused", reason=exc.user_message)
+        except SfsyncError as exc:
+            log.error("sfsync.daemon.cycle_failed", error=exc.user_message)
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("sfsync.daemon.stopping", signal=signal.Signals(signum).name)
+        stopping.set()
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scheduler.add_job(
+        cycle,
+        "interval",
+        seconds=interval_seconds,
+        jitter=JITTER_SECONDS,
+        max_instances=1,
+        coalesce=True,
+        next_run_time=_now(),
+    )
+    log.info("sfsync.daemon.started", interval_seconds=interval_seconds)
+    scheduler.start()
+    if fatal:
+        raise fatal[0]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,220 @@
+"""One sync cycle: pull → decide → record (decisions + outbox + watermark) → re-check → flush.
+
+Why each step is shaped as it is:
+- The pull re-reads `overlap` seconds behind the watermark (long transactions
+  commit with earlier stamps) and skips lead versions already decided, so
+  every change is handled once in effect.
+- It leaves out leads last modified by the integration user: those are the
+  echo of sfsync's own writes. Once per `sweep` period, and on the first run,
+  the pull reads them too, in case the org's automation changed a lead right
+  after sfsync did.
+- Each page is committed with its watermark in one transaction; a crash
+  anywhere repeats at most the page in hand.
+- Before flushing, one more incremental read picks up leads people changed
+  since the pull; they are re-decided, so a stale value never overwrites a
+  person's edit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from sfsync.config import Settings
+from sfsync.connectors.salesforce import ObjectInfo, SalesforceClient
+from sfsync.connectors.soql import incremental_query
+from sfsync.errors import QueryRestart, SfsyncError
+from sfsync.jobs.flush import FlushCounts, flush, recover_in_flight
+from sfsync.jobs.plan import PlannedChange, check_against_describe, plan_for
+from sfsync.models import Decision, Lead
+from sfsync.rules.pipeline import RuleSet, decide
+from sfsync.store import LeadState, OutboxState, Store
+
+log = structlog.get_logger("sfsync.sync")
+
+LEAD_CURSOR = "lead"
+SWEEP_CURSOR = "lead_sweep"
+MAX_QUERY_RESTARTS = 3
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The worker's clock (only bookkeeping reads it; the watermark comes from the org)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did, for the CLI, the logs and the runs table."""
+
+    run_id: str
+    dry_run: bool
+    status: str = "running"
+    pulled: int = 0
+    decided: int = 0
+    queued: int = 0
+    written: int = 0
+    rejected: int = 0
+    retry_later: int = 0
+    recovered: int = 0
+    api_calls: int = 0
+    plan: list[PlannedChange] = field(default_factory=list)
+
+
+class SyncJob:
+    """The sync cycle for one org, one store and one set of rules."""
+
+    def __init__(
+        self,
+        client: SalesforceClient,
+        store: Store,
+        rules: RuleSet,
+        settings: Settings,
+        *,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.client, self.store, self.rules, self.settings = client, store, rules, settings
+        self.clock = clock
+        self.overlap = timedelta(seconds=settings.sfsync_overlap_seconds)
+        self._describe: ObjectInfo | None = None
+        self._me = ""
+
+    def prepare(self) -> None:
+        """Check the mappings against the org's describe once per process (one call)."""
+        if self._describe is None:
+            self._describe = self.client.describe("Lead")
+            self.rules = check_against_describe(self.rules, self._describe)
+
+    def run_once(self, *, dry_run: bool = False) -> CycleReport:
+        """One cycle; raises SfsyncError subclasses after recording how the run ended."""
+        report = CycleReport(run_id=str(uuid.uuid4()), dry_run=dry_run)
+        calls_before = self.client.meter.calls
+        self.store.start_run(report.run_id, dry_run=dry_run)
+        structlog.contextvars.bind_contextvars(run_id=report.run_id)
+        try:
+            self._cycle(report)
+            report.status = "ok"
+        except SfsyncError as exc:
+            report.status = "budget" if exc.exit_code == 4 and "budget" in str(exc) else "failed"
+            self._finish(report, calls_before, error=exc.user_message)
+            raise
+        finally:
+            structlog.contextvars.unbind_contextvars("run_id")
+        self._finish(report, calls_before)
+        return report
+
+    def _cycle(self, report: CycleReport) -> None:
+        self.prepare()
+        me = self._me = self.client.integration_user_id()
+        if not report.dry_run:
+            report.recovered = recover_in_flight(self.client, self.store, me)
+        self._pull(report, me, sweep=self._sweep_due())
+        if report.dry_run:
+            return
+        if self.store.outbox(OutboxState.PENDING, limit=1):
+            self._pull(report, me, sweep=False)  # the re-check before writing
+            self._add_flush(report, flush(self.client, self.store))
+
+    # -- pull -------------------------------------------------------------------
+
+    def _sweep_due(self) -> bool:
+        last = self.store.watermark(SWEEP_CURSOR)
+        period = timedelta(hours=self.settings.sfsync_sweep_hours)
+        return last is None or self.clock() - last >= period
+
+    def _pull(self, report: CycleReport, me: str, *, sweep: bool) -> None:
+        started = self.clock()
+        for attempt in range(MAX_QUERY_RESTARTS + 1):
+            try:
+                for page in self._pages(me, sweep):
+                    self._handle_page(report, page)
+                break
+            except QueryRestart as exc:
+                if attempt == MAX_QUERY_RESTARTS:
+                    raise
+                log.warning("sfsync.sync.pull_restarted", reason=str(exc))
+        if sweep and not report.dry_run:
+            self.store.set_watermark(SWEEP_CURSOR, started)
+
+    def _pages(self, me: str, sweep: bool) -> Iterator[list[Lead]]:
+        since = self.store.watermark(LEAD_CURSOR)
+        fields = sorted(self.rules.fields_read() | set(self.rules.fields.write))
+        exclude = None if sweep else me
+        soql = incremental_query("Lead", fields, since, self.overlap, exclude)
+        log.info("sfsync.sync.pull_started", since=str(since), sweep=sweep)
+        return self.client.lead_pages(soql)
+
+    def _handle_page(self, report: CycleReport, page: list[Lead]) -> None:
+        if not page:
+            return
+        report.pulled += len(page)
+        states = self.store.lead_states([lead.id for lead in page])
+        fresh = [lead for lead in page if _is_new_version(lead, states.get(lead.id))]
+        decisions = [self._decide(lead, states.get(lead.id)) for lead in fresh]
+        worth_keeping = [
+            d
+            for d, lead in zip(decisions, fresh, strict=True)
+            if not _is_echo(d, lead, states.get(lead.id), self._me)
+        ]
+        report.decided += len(decisions)
+        newest = max(lead.system_modstamp for lead in page)
+        log.info("sfsync.sync.page_pulled", records=len(page), new_versions=len(fresh))
+        if report.dry_run:
+            report.plan.extend(plan_for(worth_keeping, {lead.id: lead for lead in fresh}))
+            return
+        report.queued += self.store.record_page(
+            report.run_id, fresh, worth_keeping, (LEAD_CURSOR, newest)
+        )
+
+    def _decide(self, lead: Lead, state: LeadState | None) -> Decision:
+        last_written = state.last_written if state else {}
+        return decide(lead, self.rules, last_written, self.clock())
+
+    # -- bookkeeping --------------------------------------------------------------
+
+    def _add_flush(self, report: CycleReport, counts: FlushCounts) -> None:
+        report.written += counts.written
+        report.rejected += counts.rejected
+        report.retry_later += counts.retry_later
+
+    def _finish(self, report: CycleReport, calls_before: int, error: str | None = None) -> None:
+        report.api_calls = self.client.meter.calls - calls_before
+        usage = self.client.usage
+        self.store.finish_run(
+            report.run_id,
+            report.status,
+            pulled=report.pulled,
+            decided=report.decided,
+            written=report.written,
+            rejected=report.rejected,
+            retry_later=report.retry_later,
+            api_calls=report.api_calls,
+            api_used=usage.used if usage else None,
+            api_limit=usage.limit if usage else None,
+            error=error,
+        )
+        log.info(
+            "sfsync.sync.cycle_finished",
+            status=report.status,
+            pulled=report.pulled,
+            decided=report.decided,
+            written=report.written,
+            rejected=report.rejected,
+            api_calls=report.api_calls,
+        )
+
+
+def _is_new_version(lead: Lead, state: LeadState | None) -> bool:
+    """False for a version already decided: the overlap re-reads it on purpose."""
+    return state is None or lead.system_modstamp > state.system_modstamp
+
+
+def _is_echo(decision: Decision, lead: Lead, state: LeadState | None, me: str) -> bool:
+    """Our own write coming back (seen in sweeps): nothing to do, nothing worth recording."""
+    if lead.last_modified_by_id != me or state is None or decision.changes:
+        return False
+    return state.input_hash == decision.input_hash

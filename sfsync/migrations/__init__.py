@@ -1,0 +1,1 @@
+"""sfsync schema migrations."""

@@ -1,0 +1,138 @@
+"""What the CLI prints: a cycle's outcome, a dry run's plan, the store's status."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sfsync.jobs.plan import planned_calls
+from sfsync.jobs.sync import LEAD_CURSOR, SWEEP_CURSOR, CycleReport
+from sfsync.store import OutboxState, Store
+
+PLAN_ROWS_SHOWN = 50
+DEAD_LETTERS_SHOWN = 20
+
+
+def print_cycle(console: Console, report: CycleReport) -> None:
+    """One line of counts, and the plan when it was a dry run."""
+    if report.dry_run:
+        print_plan(console, report)
+        return
+    console.print(
+        f"run {report.run_id}: {report.status} — pulled {report.pulled}, decided "
+        f"{report.decided}, written {report.written}, rejected {report.rejected}, "
+        f"retry later {report.retry_later}, API calls {report.api_calls}",
+        highlight=False,
+    )
+
+
+def print_plan(console: Console, report: CycleReport) -> None:
+    """The dry run's write-back plan: per lead and field, old → new, and what it would cost."""
+    table = Table(title=f"Dry run {report.run_id}: nothing was written")
+    for column in ("Lead", "Field", "Old", "New"):
+        table.add_column(column)
+    for change in report.plan[:PLAN_ROWS_SHOWN]:
+        table.add_row(change.lead_id, change.field, _show(change.old), _show(change.new))
+    console.print(table)
+    leads = len({c.lead_id for c in report.plan})
+    hidden = max(0, len(report.plan) - PLAN_ROWS_SHOWN)
+    console.print(
+        f"{len(report.plan)} field changes on {leads} leads"
+        + (f" ({hidden} not shown)" if hidden else "")
+        + f"; a real run would spend {planned_calls(report.plan)} Collections call(s) on writes;"
+        + f" this dry run used {report.api_calls} API call(s).",
+        highlight=False,
+    )
+
+
+def _show(value: Any) -> str:
+    return "∅" if value in (None, "") else str(value)
+
+
+def status_data(store: Store) -> dict[str, Any]:
+    """Everything `sfsync status` shows, as plain data (also its --json output)."""
+    runs = store.recent_runs(10)
+    dead = store.outbox(OutboxState.DEAD, limit=DEAD_LETTERS_SHOWN)
+    latest = next((r for r in runs if r.api_limit), None)
+    return {
+        "watermark": _iso(store.watermark(LEAD_CURSOR)),
+        "last_sweep": _iso(store.watermark(SWEEP_CURSOR)),
+        "outbox": store.outbox_counts(),
+        "runs": [
+            {
+                "id": r.id,
+                "started_at": _iso(r.started_at),
+                "finished_at": _iso(r.finished_at),
+                "status": r.status,
+                "dry_run": r.dry_run,
+                "pulled": r.pulled,
+                "decided": r.decided,
+                "written": r.written,
+                "rejected": r.rejected,
+                "retry_later": r.retry_later,
+                "api_calls": r.api_calls,
+                "error": r.error,
+            }
+            for r in runs
+        ],
+        "dead_letters": [
+            {
+                "id": d.id,
+                "lead_id": d.lead_id,
+                "error_code": d.error_code,
+                "message": d.error_message,
+                "fields": d.error_fields,
+                "patch": d.patch,
+            }
+            for d in dead
+        ],
+        "dead_letter_codes": dict(Counter(d.error_code for d in dead)),
+        "api_usage": {"used": latest.api_used, "limit": latest.api_limit} if latest else None,
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def print_status(console: Console, store: Store, *, as_json: bool) -> None:
+    """The status page of the terminal."""
+    data = status_data(store)
+    if as_json:
+        console.print_json(json.dumps(data))
+        return
+    usage = data["api_usage"]
+    console.print(
+        f"watermark {data['watermark'] or '—'} · last sweep {data['last_sweep'] or '—'} · "
+        f"outbox {data['outbox'] or '{}'} · API usage "
+        + (f"{usage['used']}/{usage['limit']}" if usage else "unknown"),
+        highlight=False,
+    )
+    console.print(_runs_table(data["runs"]))
+    if data["dead_letters"]:
+        console.print(_dead_table(data["dead_letters"]))
+
+
+def _runs_table(runs: list[dict[str, Any]]) -> Table:
+    table = Table(title="Recent runs")
+    columns = ("started_at", "status", "pulled", "decided", "written", "rejected", "api_calls")
+    for column in columns:
+        table.add_column(column)
+    for run in runs:
+        table.add_row(
+            *(str(run[c]) + (" (dry)" if c == "status" and run["dry_run"] else "") for c in columns)
+        )
+    return table
+
+
+def _dead_table(dead: list[dict[str, Any]]) -> Table:
+    table = Table(title="Dead letters (retry with `sfsync dead-letters retry`)")
+    for column in ("id", "lead", "code", "message"):
+        table.add_column(column)
+    for d in dead:
+        table.add_row(str(d["id"]), d["lead_id"], d["error_code"] or "", d["message"] or "")
+    return table

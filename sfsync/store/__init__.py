@@ -1,0 +1,295 @@
+"""The state store: watermark, lead snapshots, decisions, outbox, dead letters and runs.
+
+Promises it keeps for the sync job:
+- a page's decisions, their outbox rows and the advanced watermark are
+  committed in one transaction (`record_page`), so a crash loses nothing and
+  repeats nothing;
+- an outbox row is marked `sending` before it goes to the org, so after a
+  crash its unknown outcome is checked rather than guessed;
+- SQLite (one worker) and PostgreSQL (several) behave the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from sfsync.models import Decision, Lead, WriteOutcome, WriteResult
+from sfsync.store.engine import make_engine, migrate
+from sfsync.store.tables import (
+    Cursor,
+    DecisionRow,
+    LeadState,
+    OutboxRow,
+    OutboxState,
+    RunRow,
+    utcnow,
+)
+
+__all__ = ["LeadState", "OutboxRow", "OutboxState", "RunRow", "Store"]
+
+IN_CHUNK = 500
+LIVE_STATES = (OutboxState.PENDING, OutboxState.SENDING)
+
+
+def _chunks(items: Sequence[str], size: int = IN_CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Store:
+    """Access to the state database named by SFSYNC_DATABASE_URL."""
+
+    def __init__(self, url: str, *, upgrade: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        if upgrade:
+            migrate(self.engine)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    # -- watermark and lead snapshots --------------------------------------------
+
+    def watermark(self, name: str) -> datetime | None:
+        """The cursor's watermark, None before the first pull."""
+        with self.session() as s:
+            cursor = s.get(Cursor, name)
+            return cursor.watermark if cursor else None
+
+    def set_watermark(self, name: str, value: datetime | None) -> None:
+        """Move a cursor (used to reset it for a full re-pull)."""
+        with self.session() as s:
+            _advance(s, name, value, force=True)
+
+    def lead_states(self, ids: Collection[str]) -> dict[str, LeadState]:
+        """Snapshots of the given leads, by id."""
+        found: dict[str, LeadState] = {}
+        with self.session() as s:
+            for chunk in _chunks(sorted(ids)):
+                rows = s.exec(select(LeadState).where(col(LeadState.lead_id).in_(chunk)))
+                found.update({row.lead_id: row for row in rows})
+        return found
+
+    def record_page(
+        self,
+        run_id: str,
+        leads: Sequence[Lead],
+        decisions: Sequence[Decision],
+        cursor: tuple[str, datetime] | None,
+    ) -> int:
+        """Commit a page at once: snapshots, decisions, outbox rows, watermark; rows queued."""
+        with self.session() as s:
+            _save_snapshots(s, leads, {d.lead_id: d for d in decisions})
+            queued = sum(_save_decision(s, run_id, d) for d in decisions)
+            if cursor is not None:
+                _advance(s, cursor[0], cursor[1])
+        return queued
+
+    # -- outbox ------------------------------------------------------------------
+
+    def outbox(self, state: OutboxState, limit: int | None = None) -> list[OutboxRow]:
+        """Rows in a state, oldest first."""
+        with self.session() as s:
+            query = select(OutboxRow).where(OutboxRow.state == state).order_by(col(OutboxRow.id))
+            return list(s.exec(query.limit(limit) if limit else query))
+
+    def mark_sending(self, rows: Sequence[OutboxRow]) -> None:
+        """Record that these rows are about to be sent (outcome unknown until recorded)."""
+        self._set_state([r.id for r in rows if r.id is not None], OutboxState.SENDING)
+
+    def _set_state(self, ids: Sequence[int], state: OutboxState) -> None:
+        with self.session() as s:
+            s.execute(
+                sa.update(OutboxRow)
+                .where(col(OutboxRow.id).in_(ids))
+                .values(state=state, updated_at=utcnow())
+            )
+
+    def record_results(
+        self, rows: Sequence[OutboxRow], results: Sequence[WriteResult], max_attempts: int
+    ) -> None:
+        """Apply the org's answers: done rows update the lead's last-written values."""
+        by_lead = {r.lead_id: r for r in results}
+        with self.session() as s:
+            for row in rows:
+                result = by_lead.get(row.lead_id)
+                if result is not None:
+                    _apply_result(s, row, result, max_attempts)
+
+    def resolve_in_flight(self, row: OutboxRow, state: OutboxState) -> None:
+        """Settle a row whose send outcome was unknown, after checking the org."""
+        with self.session() as s:
+            fresh = s.get(OutboxRow, row.id)
+            if fresh is None:
+                return
+            fresh.state, fresh.updated_at = state, utcnow()
+            if state is OutboxState.DONE:
+                _remember_written(s, fresh)
+            s.add(fresh)
+
+    def retry_dead(self, ids: Sequence[int] | None = None) -> int:
+        """Put dead letters back in the queue (all of them when `ids` is None)."""
+        with self.session() as s:
+            query = sa.update(OutboxRow).where(col(OutboxRow.state) == OutboxState.DEAD)
+            if ids is not None:
+                query = query.where(col(OutboxRow.id).in_(ids))
+            result = s.execute(query.values(state=OutboxState.PENDING, attempts=0))
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Number of outbox rows per state."""
+        with self.session() as s:
+            rows = s.execute(
+                sa.select(col(OutboxRow.state), sa.func.count()).group_by(col(OutboxRow.state))
+            ).all()
+            return {str(state): int(count) for state, count in rows}
+
+    # -- decisions and runs --------------------------------------------------------
+
+    def decisions_for(self, lead_id: str, limit: int = 20) -> list[DecisionRow]:
+        """The lead's latest decisions, newest first."""
+        with self.session() as s:
+            query = (
+                select(DecisionRow)
+                .where(DecisionRow.lead_id == lead_id)
+                .order_by(col(DecisionRow.id).desc())
+                .limit(limit)
+            )
+            return list(s.exec(query))
+
+    def start_run(self, run_id: str, *, dry_run: bool = False) -> None:
+        """Record that a cycle began."""
+        with self.session() as s:
+            s.add(RunRow(id=run_id, dry_run=dry_run))
+
+    def finish_run(self, run_id: str, status: str, **counts: Any) -> None:
+        """Record how a cycle ended, with its counts and API cost."""
+        with self.session() as s:
+            run = s.get(RunRow, run_id)
+            if run is None:
+                return
+            for key, value in counts.items():
+                setattr(run, key, value)
+            run.status, run.finished_at = status, utcnow()
+            s.add(run)
+
+    def recent_runs(self, limit: int = 10) -> list[RunRow]:
+        """The latest runs, newest first."""
+        with self.session() as s:
+            query = select(RunRow).order_by(col(RunRow.started_at).desc()).limit(limit)
+            return list(s.exec(query))
+
+
+def _advance(s: Session, name: str, value: datetime | None, *, force: bool = False) -> None:
+    cursor = s.get(Cursor, name) or Cursor(name=name)
+    if force or cursor.watermark is None or (value is not None and value > cursor.watermark):
+        cursor.watermark = value
+        cursor.updated_at = utcnow()
+    s.add(cursor)
+
+
+def _save_snapshots(s: Session, leads: Sequence[Lead], decisions: dict[str, Decision]) -> None:
+    ids = [lead.id for lead in leads]
+    existing = {
+        row.lead_id: row
+        for chunk in _chunks(ids)
+        for row in s.exec(select(LeadState).where(col(LeadState.lead_id).in_(chunk)))
+    }
+    for lead in leads:
+        row = existing.get(lead.id) or LeadState(
+            lead_id=lead.id, system_modstamp=lead.system_modstamp, input_hash=""
+        )
+        decision = decisions.get(lead.id)
+        row.system_modstamp = lead.system_modstamp
+        row.input_hash = decision.input_hash if decision else row.input_hash
+        row.is_deleted, row.is_converted = lead.is_deleted, lead.is_converted
+        row.updated_at = utcnow()
+        s.add(row)
+
+
+def _save_decision(s: Session, run_id: str, decision: Decision) -> int:
+    row = DecisionRow(
+        run_id=run_id,
+        lead_id=decision.lead_id,
+        base_stamp=decision.base_stamp,
+        input_hash=decision.input_hash,
+        rules_version=decision.rules_version,
+        changes=dict(decision.changes),
+        reasons=[asdict(r) for r in decision.reasons],
+        summary=dict(decision.summary),
+        skipped=dict(decision.skipped),
+    )
+    s.add(row)
+    s.flush()
+    duplicate = s.exec(
+        select(OutboxRow.id).where(
+            OutboxRow.lead_id == decision.lead_id,
+            OutboxRow.patch_hash == decision.patch_hash,
+            OutboxRow.rules_version == decision.rules_version,
+            OutboxRow.base_stamp == decision.base_stamp,
+        )
+    ).first()
+    if duplicate is not None:
+        return 0
+    # The newest decision about a lead replaces whatever older one still waits to be sent.
+    s.execute(
+        sa.update(OutboxRow)
+        .where(col(OutboxRow.lead_id) == decision.lead_id, col(OutboxRow.state).in_(LIVE_STATES))
+        .values(state=OutboxState.SUPERSEDED, updated_at=utcnow())
+    )
+    return _enqueue(s, run_id, row, decision) if decision.changes else 0
+
+
+def _enqueue(s: Session, run_id: str, row: DecisionRow, decision: Decision) -> int:
+    assert row.id is not None
+    s.add(
+        OutboxRow(
+            decision_id=row.id,
+            run_id=run_id,
+            lead_id=decision.lead_id,
+            patch=dict(decision.changes),
+            patch_hash=decision.patch_hash,
+            rules_version=decision.rules_version,
+            base_stamp=decision.base_stamp,
+        )
+    )
+    return 1
+
+
+def _apply_result(s: Session, row: OutboxRow, result: WriteResult, max_attempts: int) -> None:
+    fresh = s.get(OutboxRow, row.id)
+    if fresh is None or fresh.state != OutboxState.SENDING:
+        return
+    fresh.attempts += 1
+    fresh.updated_at = utcnow()
+    fresh.error_code, fresh.error_message = result.error_code, result.message
+    fresh.error_fields = list(result.fields)
+    if result.outcome is WriteOutcome.WRITTEN:
+        fresh.state = OutboxState.DONE
+        _remember_written(s, fresh)
+    elif result.outcome is WriteOutcome.REJECTED or fresh.attempts >= max_attempts:
+        fresh.state = OutboxState.DEAD
+    else:
+        fresh.state = OutboxState.PENDING
+    s.add(fresh)
+
+
+def _remember_written(s: Session, row: OutboxRow) -> None:
+    state = s.get(LeadState, row.lead_id)
+    if state is not None:
+        state.last_written = {**state.last_written, **row.patch}
+        s.add(state)

@@ -1,0 +1,147 @@
+"""The state store's tables. Alembic migrations in `sfsync/migrations` create them.
+
+Timestamps are stored as naive UTC (SQLite has no time zones) and come back
+aware; JSON columns hold field values as the org sent them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every database."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the store only keeps timezone-aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def utcnow() -> datetime:
+    """Now, aware UTC (the store's own bookkeeping; rules never read the clock)."""
+    return datetime.now(UTC)
+
+
+def _dt(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+def _json(**kw: Any) -> Any:
+    return Field(sa_type=sa.JSON, **kw)
+
+
+class OutboxState(StrEnum):
+    """Life of an outbox row: pending → sending → done | dead (| superseded)."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # handed to the org; outcome unknown until recorded
+    DONE = "done"
+    DEAD = "dead"  # the org refused it: a dead letter, retryable by hand
+    SUPERSEDED = "superseded"  # a newer decision for the lead replaced it
+
+
+class Cursor(SQLModel, table=True):
+    """A pull watermark: the highest SystemModstamp fully recorded."""
+
+    __tablename__ = "sfsync_cursor"
+
+    name: str = Field(primary_key=True, max_length=64)
+    watermark: datetime | None = _dt(default=None)
+    updated_at: datetime = _dt(default_factory=utcnow)
+
+
+class LeadState(SQLModel, table=True):
+    """What sfsync knows of one lead: the version last decided and the values it wrote."""
+
+    __tablename__ = "sfsync_lead_state"
+
+    lead_id: str = Field(primary_key=True, max_length=18)
+    system_modstamp: datetime = _dt()
+    input_hash: str = Field(max_length=64)
+    last_written: dict[str, Any] = _json(default_factory=dict)
+    is_deleted: bool = False
+    is_converted: bool = False
+    updated_at: datetime = _dt(default_factory=utcnow)
+
+
+class DecisionRow(SQLModel, table=True):
+    """A decision and its reasons: the audit trail `sfsync explain` reads."""
+
+    __tablename__ = "sfsync_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, max_length=36)
+    lead_id: str = Field(index=True, max_length=18)
+    base_stamp: datetime = _dt()
+    input_hash: str = Field(max_length=64)
+    rules_version: str = Field(max_length=32)
+    changes: dict[str, Any] = _json(default_factory=dict)
+    reasons: list[dict[str, Any]] = _json(default_factory=list)
+    summary: dict[str, Any] = _json(default_factory=dict)
+    skipped: dict[str, Any] = _json(default_factory=dict)
+    created_at: datetime = _dt(default_factory=utcnow)
+
+
+class OutboxRow(SQLModel, table=True):
+    """One write to make, durable before it is sent; unique per lead version and patch."""
+
+    __tablename__ = "sfsync_outbox"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "lead_id", "patch_hash", "rules_version", "base_stamp", name="uq_outbox_idempotency"
+        ),
+        sa.Index("ix_outbox_state_id", "state", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: int = Field(foreign_key="sfsync_decision.id")
+    run_id: str = Field(max_length=36)
+    lead_id: str = Field(index=True, max_length=18)
+    sobject: str = Field(default="Lead", max_length=40)
+    patch: dict[str, Any] = _json(default_factory=dict)
+    patch_hash: str = Field(max_length=64)
+    rules_version: str = Field(max_length=32)
+    base_stamp: datetime = _dt()
+    state: str = Field(default=OutboxState.PENDING, max_length=16)
+    attempts: int = 0
+    error_code: str | None = Field(default=None, max_length=80)
+    error_message: str | None = Field(default=None)
+    error_fields: list[str] = _json(default_factory=list)
+    created_at: datetime = _dt(default_factory=utcnow)
+    updated_at: datetime = _dt(default_factory=utcnow)
+
+
+class RunRow(SQLModel, table=True):
+    """One sync cycle: when, how it ended, what it did and what it cost."""
+
+    __tablename__ = "sfsync_run"
+
+    id: str = Field(primary_key=True, max_length=36)
+    started_at: datetime = _dt(default_factory=utcnow)
+    finished_at: datetime | None = _dt(default=None)
+    status: str = Field(default="running", max_length=16)
+    dry_run: bool = False
+    pulled: int = 0
+    decided: int = 0
+    written: int = 0
+    rejected: int = 0
+    retry_later: int = 0
+    api_calls: int = 0
+    api_used: int | None = None
+    api_limit: int | None = None
+    error: str | None = None
