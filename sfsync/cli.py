@@ -33,6 +33,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(emulator_app, name="emulator")
+dead_letters_app = typer.Typer(help="Writes the org refused: list, retry or drop them.")
+app.add_typer(dead_letters_app, name="dead-letters")
 err = Console(stderr=True)
 out = Console()
 log = structlog.get_logger("sfsync.cli")
@@ -113,6 +115,50 @@ def status(
         store.close()
 
 
+@dead_letters_app.command("list")
+@exits_cleanly
+def dead_letters_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Dead letters with Salesforce's error code and message."""
+    store = Store(database_url())
+    try:
+        report.print_dead_letters(out, store, as_json=as_json)
+    finally:
+        store.close()
+
+
+@dead_letters_app.command("retry")
+@exits_cleanly
+def dead_letters_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Dead-letter ids")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Retry every dead letter")] = False,
+) -> None:
+    """Queue dead letters again; the next cycle sends them (after re-checking the lead)."""
+    if bool(ids) == all_:
+        raise typer.BadParameter("name dead-letter ids or pass --all (not both)")
+    store = Store(database_url())
+    try:
+        count = store.retry_dead(None if all_ else ids)
+    finally:
+        store.close()
+    out.print(f"{count} dead letter(s) queued for the next cycle", highlight=False)
+
+
+@dead_letters_app.command("drop")
+@exits_cleanly
+def dead_letters_drop(
+    ids: Annotated[list[int], typer.Argument(help="Dead-letter ids")],
+) -> None:
+    """Give up on dead letters; they stay in the audit trail but are never sent."""
+    store = Store(database_url())
+    try:
+        count = store.drop_dead(ids)
+    finally:
+        store.close()
+    out.print(f"{count} dead letter(s) dropped", highlight=False)
+
+
 @app.command()
 @exits_cleanly
 def demo(
@@ -120,7 +166,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the generated org")] = 42,
     mappings: Annotated[Path, typer.Option(help="Rules directory")] = Path("mappings"),
 ) -> None:
-    """Start the emulator with a seeded org, run two cycles with activity between, show the result."""
+    """Seed the emulator, run cycles with simulated people in between, show what changed."""
     from sfsync.demo import run_demo
 
     run_demo(out, leads=leads, seed=seed, mappings=mappings)

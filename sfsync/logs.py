@@ -25,6 +25,13 @@ def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Mutab
     return event
 
 
+def _factory(stream: TextIO | None) -> Any:
+    # Resolve stderr when a logger is made, not once: tests and daemons swap the stream.
+    if stream is not None:
+        return structlog.PrintLoggerFactory(file=stream)
+    return lambda *_args: structlog.PrintLogger(file=sys.stderr)
+
+
 def configure(
     *, json: bool | None = None, level: str = "INFO", stream: TextIO | None = None
 ) -> None:
@@ -47,6 +54,6 @@ def configure(
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        logger_factory=_factory(stream),
         cache_logger_on_first_use=False,
     )

@@ -53,10 +53,10 @@ def _show(value: Any) -> str:
     return "∅" if value in (None, "") else str(value)
 
 
-def status_data(store: Store) -> dict[str, Any]:
+def status_data(store: Store, dead_limit: int | None = DEAD_LETTERS_SHOWN) -> dict[str, Any]:
     """Everything `sfsync status` shows, as plain data (also its --json output)."""
     runs = store.recent_runs(10)
-    dead = store.outbox(OutboxState.DEAD, limit=DEAD_LETTERS_SHOWN)
+    dead = store.outbox(OutboxState.DEAD, limit=dead_limit)
     latest = next((r for r in runs if r.api_limit), None)
     return {
         "watermark": _iso(store.watermark(LEAD_CURSOR)),
@@ -115,6 +115,17 @@ def print_status(console: Console, store: Store, *, as_json: bool) -> None:
     console.print(_runs_table(data["runs"]))
     if data["dead_letters"]:
         console.print(_dead_table(data["dead_letters"]))
+
+
+def print_dead_letters(console: Console, store: Store, *, as_json: bool) -> None:
+    """Every dead letter, newest last."""
+    dead = status_data(store, dead_limit=None)["dead_letters"]
+    if as_json:
+        console.print_json(json.dumps(dead))
+    elif dead:
+        console.print(_dead_table(dead))
+    else:
+        console.print("no dead letters")
 
 
 def _runs_table(runs: list[dict[str, Any]]) -> Table:

@@ -15,89 +15,62 @@ CONTRACT shared by the emulator's modules (soql, server, seed, activity):
   bin), so `queryAll` sees them; `purge` removes them for good.
 - Ids are 18-character, generated from a per-object counter, deterministic
   for a given seed and order of writes.
+
+A write (`create`, `update`) runs in Salesforce's order: parse the body
+(`coerce`), system validation (`validate`, `references`), validation rules
+and the duplicate rule, then the assignment rule and the audit stamps
+(`automation`). Any error stops the save and nothing is stored.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sfsync.emulator.schema import OrgSchema
-from sfsync.ids import to18
+from sfsync.emulator import automation, coerce, messages, references, validate
+from sfsync.emulator import soql as soql_engine
+from sfsync.emulator.automation import full_name
+from sfsync.emulator.results import OrgError, Record, SaveResult
+from sfsync.emulator.schema import ObjectSchema, OrgSchema
+from sfsync.emulator.settings import (
+    AssignmentRuleEntry,
+    Clock,
+    OrgSettings,
+    ValidationRule,
+    system_clock,
+)
+from sfsync.emulator.soql import QueryResult
+from sfsync.ids import is_id, to18
 
-Record = dict[str, Any]
-Clock = Callable[[], datetime]
+__all__ = [
+    "AssignmentRuleEntry",
+    "Clock",
+    "Org",
+    "OrgError",
+    "OrgSettings",
+    "Record",
+    "SaveResult",
+    "ValidationRule",
+    "full_name",
+    "system_clock",
+]
 
-
-def system_clock() -> datetime:
-    """Now, in UTC, truncated to whole seconds as Salesforce's audit fields are."""
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-@dataclass(frozen=True)
-class OrgError:
-    """One error on one record, as Salesforce reports it (`statusCode`, `message`, `fields`)."""
-
-    status_code: str
-    message: str
-    fields: tuple[str, ...] = ()
-
-    def as_rest(self) -> dict[str, Any]:
-        """The REST single-record shape: `{"errorCode", "message", "fields"}`."""
-        return {"errorCode": self.status_code, "message": self.message, "fields": list(self.fields)}
-
-    def as_save_result(self) -> dict[str, Any]:
-        """The Collections SaveResult shape: `{"statusCode", "message", "fields"}`."""
-        return {"statusCode": self.status_code, "message": self.message, "fields": list(self.fields)}
-
-
-@dataclass(frozen=True)
-class SaveResult:
-    """The outcome of one create, update or delete."""
-
-    id: str | None
-    success: bool
-    errors: tuple[OrgError, ...] = ()
-    created: bool = False
+# The object-level permission each operation needs, and how its refusal reads.
+_OPERATIONS = {"update": ("updateable", "updated"), "delete": ("deletable", "deleted")}
 
 
 @dataclass(frozen=True)
-class AssignmentRuleEntry:
-    """One entry of the org's active lead assignment rule: field equals value → owner.
+class WriteEvent:
+    """One accepted write: who changed which record, and the values they sent."""
 
-    An entry with no criteria matches every lead (the rule's catch-all).
-    """
-
-    owner_id: str
-    criteria: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ValidationRule:
-    """An org validation rule: `predicate(record)` True means the save is refused."""
-
-    name: str
-    message: str
-    predicate: Callable[[Record], bool]
-    sobject: str = "Lead"
-    error_field: str | None = None
-
-
-@dataclass
-class OrgSettings:
-    """Org behaviour that tests and admins switch."""
-
-    # The active lead assignment rule, run when Sforce-Auto-Assign is absent or TRUE.
-    assignment_rule: list[AssignmentRuleEntry] = field(default_factory=list)
-    validation_rules: list[ValidationRule] = field(default_factory=list)
-    # Block-type lead duplicate rule on exact Email match (DUPLICATES_DETECTED).
-    duplicate_rule_blocks_email: bool = False
-    daily_api_limit: int = 1_000_000
-    # Seconds added to the org's clock: clock skew between worker and org.
-    clock_offset_seconds: int = 0
+    sobject: str
+    record_id: str
+    user_id: str
+    operation: str
+    changes: Mapping[str, Any]
 
 
 class Org:
@@ -119,15 +92,15 @@ class Org:
         self._counters: dict[str, int] = {}
         # The "pod" characters of generated ids; distinct per org in one process.
         self._pod = "0A"
-
-    # The methods below are implemented in the org semantics module.
+        # The latest audit stamp written: stamps never go backwards.
+        self._last_stamp: datetime | None = None
+        # Every accepted write, in order: the org's "field history" for tests and audits.
+        self.history: list[WriteEvent] = []
 
     # -- ids and the bulk-load fast path (used by seeding) --------------------
 
     def now(self) -> datetime:
         """The org's clock, with any configured skew."""
-        from datetime import timedelta
-
         return self.clock() + timedelta(seconds=self.settings.clock_offset_seconds)
 
     def new_id(self, sobject: str) -> str:
@@ -155,7 +128,7 @@ class Org:
     def load(
         self,
         sobject: str,
-        rows: list[Mapping[str, Any]],
+        rows: Iterable[Mapping[str, Any]],
         *,
         stamp: datetime | None = None,
         user_id: str | None = None,
@@ -185,9 +158,252 @@ class Org:
                     record["Name"] = full_name(record.get("FirstName"), record.get("LastName"))
                 table[record["Id"]] = record
                 ids.append(record["Id"])
+                self._remember_stamp(record.get("SystemModstamp"))
         return ids
 
+    # -- reads ----------------------------------------------------------------
 
-def full_name(first: str | None, last: str | None) -> str:
-    """`Name` of a person record, as Salesforce composes it."""
-    return " ".join(part for part in (first, last) if part)
+    def get(self, sobject: str, record_id: str) -> Record | None:
+        """The record, deleted or not (check `IsDeleted`); 15- or 18-character ids."""
+        with self.lock:
+            obj = self.schema.get(sobject)
+            if obj is None or not is_id(record_id):
+                return None
+            return self.tables[obj.name].get(to18(record_id))
+
+    def lead_statuses(self) -> list[Record]:
+        """The org's LeadStatus rows in picklist order (SortOrder, then Id)."""
+        with self.lock:
+            rows = self._live_rows("LeadStatus")
+        return sorted(rows, key=lambda r: (r["SortOrder"] is None, r["SortOrder"] or 0, r["Id"]))
+
+    def check_owner(self, owner_id: str, sobject: str = "Lead") -> OrgError | None:
+        """Why `owner_id` cannot own a `sobject` record (inactive user, foreign queue), or None."""
+        with self.lock:
+            return references.check_owner(self.schema, self.tables, owner_id, sobject)
+
+    def query(
+        self, soql: str, *, include_deleted: bool = False, api_version: str = "62.0"
+    ) -> QueryResult:
+        """Run a SOQL query as of the org's clock (TODAY, LAST_N_DAYS); raises `SoqlError`."""
+        with self.lock:
+            parsed = soql_engine.parse(soql, self.schema)
+            return soql_engine.execute(
+                parsed,
+                self.tables,
+                include_deleted=include_deleted,
+                api_version=api_version,
+                now=self.now(),
+            )
+
+    # -- writes ---------------------------------------------------------------
+
+    def create(
+        self, sobject: str, values: Mapping[str, Any], *, user_id: str, auto_assign: bool = True
+    ) -> SaveResult:
+        """Insert a record as the REST API does: validated, defaulted, assigned, stamped."""
+        with self.lock:
+            obj = self.schema.get(sobject)
+            if obj is None:
+                return SaveResult.failed(None, messages.invalid_type(sobject))
+            if not obj.createable:
+                return SaveResult.failed(None, messages.operation_not_allowed(obj, "inserted"))
+            return self._save(obj, None, values, user_id=user_id, auto_assign=auto_assign)
+
+    def update(
+        self,
+        sobject: str,
+        record_id: str,
+        values: Mapping[str, Any],
+        *,
+        user_id: str,
+        auto_assign: bool = True,
+    ) -> SaveResult:
+        """Change a record; with `auto_assign` a Lead's owner is re-decided by the rule."""
+        with self.lock:
+            found = self._target(sobject, record_id, "update")
+            if isinstance(found, SaveResult):
+                return found
+            obj, record = found
+            refusal = _refuse_change(obj, record)
+            if refusal is not None:
+                return SaveResult.failed(record["Id"], refusal)
+            return self._save(obj, record, values, user_id=user_id, auto_assign=auto_assign)
+
+    def delete(self, sobject: str, record_id: str, *, user_id: str) -> SaveResult:
+        """Move a record to the recycle bin: `IsDeleted` set, stamps bumped, row kept."""
+        return self._set_deleted(sobject, record_id, deleted=True, user_id=user_id)
+
+    def undelete(self, sobject: str, record_id: str, *, user_id: str) -> SaveResult:
+        """Restore a record from the recycle bin."""
+        return self._set_deleted(sobject, record_id, deleted=False, user_id=user_id)
+
+    def purge(self, sobject: str, record_id: str) -> None:
+        """Remove a record for good, as emptying the recycle bin does; unknown ids are ignored."""
+        with self.lock:
+            obj = self.schema.get(sobject)
+            if obj is not None and is_id(record_id):
+                self.tables[obj.name].pop(to18(record_id), None)
+
+    # -- the save pipeline ----------------------------------------------------
+
+    def _save(
+        self,
+        obj: ObjectSchema,
+        old: Record | None,
+        values: Mapping[str, Any],
+        *,
+        user_id: str,
+        auto_assign: bool,
+    ) -> SaveResult:
+        record_id = None if old is None else old["Id"]
+        changes, errors = coerce.parse_values(obj, values)
+        if errors:
+            return SaveResult.failed(record_id, *errors)
+        if old is None:
+            base = self._creation_defaults(obj, user_id)
+            changes = automation.drop_defaulted_nulls(base, changes)
+        else:
+            base = old
+        record, errors = self._system_validation(obj, base, changes, creating=old is None)
+        errors = errors or self._org_rules(obj, record)
+        if errors:
+            return SaveResult.failed(record_id, *errors)
+        if auto_assign and obj.name == "Lead":
+            record = self._assign(obj, record)
+        record = {**record, **self._audit(obj, user_id, creating=old is None)}
+        self.tables[obj.name][record["Id"]] = record
+        operation = "create" if old is None else "update"
+        self._journal(obj.name, record, user_id, operation, changes)
+        return SaveResult(id=record["Id"], success=True, created=old is None)
+
+    def _journal(
+        self, sobject: str, record: Record, user_id: str, operation: str, changes: Record
+    ) -> None:
+        event = WriteEvent(sobject, record["Id"], user_id, operation, dict(changes))
+        self.history.append(event)
+
+    def writes_by(self, user_id: str, sobject: str = "Lead") -> list[WriteEvent]:
+        """The accepted writes a user made to an object, oldest first."""
+        with self.lock:
+            return [e for e in self.history if e.user_id == user_id and e.sobject == sobject]
+
+    def _system_validation(
+        self, obj: ObjectSchema, base: Record, changes: Record, *, creating: bool
+    ) -> tuple[Record, list[OrgError]]:
+        """The record as it would be saved, and every field error Salesforce reports at once."""
+        errors = validate.check_writable(obj, changes, creating=creating)
+        changes = validate.writable_changes(obj, changes, creating=creating)
+        record = automation.derive(obj, {**base, **changes})
+        errors += validate.check_values(obj, changes, self._picklists(obj))
+        errors += validate.check_required(obj, record, changes, creating=creating)
+        errors += references.check_references(self.schema, self.tables, obj, changes)
+        return record, errors
+
+    def _org_rules(self, obj: ObjectSchema, record: Record) -> list[OrgError]:
+        """Validation rules first; the duplicate rule runs only when they all pass."""
+        errors = automation.run_validation_rules(self.settings.validation_rules, obj, record)
+        if errors or obj.name != "Lead" or not self.settings.duplicate_rule_blocks_email:
+            return errors
+        matches = automation.email_duplicates(self.tables["Lead"], record)
+        return [messages.duplicates_detected(matches)] if matches else []
+
+    def _assign(self, obj: ObjectSchema, record: Record) -> Record:
+        """Run the assignment rule after the caller's values: it wins over a written owner."""
+        owner = automation.assigned_owner(self.settings.assignment_rule, obj, record)
+        if owner is None:
+            return record
+        return {**record, "OwnerId": _normal_id(owner)}
+
+    def _creation_defaults(self, obj: ObjectSchema, user_id: str) -> Record:
+        status = automation.default_lead_status(self._live_rows("LeadStatus"))
+        blank = self.blank_record(obj.name)
+        owner = _normal_id(user_id)
+        return automation.creation_defaults(obj, blank, user_id=owner, lead_status=status)
+
+    def _picklists(self, obj: ObjectSchema) -> dict[str, frozenset[str]]:
+        """Picklists whose values come from data: Lead.Status from LeadStatus, when it has rows."""
+        if obj.name != "Lead":
+            return {}
+        statuses = automation.lead_status_values(self._live_rows("LeadStatus"))
+        return {"Status": statuses} if statuses else {}
+
+    # -- deletes --------------------------------------------------------------
+
+    def _set_deleted(
+        self, sobject: str, record_id: str, *, deleted: bool, user_id: str
+    ) -> SaveResult:
+        with self.lock:
+            found = self._target(sobject, record_id, "delete")
+            if isinstance(found, SaveResult):
+                return found
+            obj, record = found
+            if record["IsDeleted"] == deleted:
+                error = messages.entity_is_deleted() if deleted else messages.not_in_recycle_bin()
+                return SaveResult.failed(record["Id"], error)
+            audit = self._audit(obj, user_id, creating=False)
+            self.tables[obj.name][record["Id"]] = {**record, "IsDeleted": deleted, **audit}
+            operation = "delete" if deleted else "undelete"
+            self._journal(obj.name, record, user_id, operation, {"IsDeleted": deleted})
+            return SaveResult(id=record["Id"], success=True)
+
+    # -- helpers --------------------------------------------------------------
+
+    def _target(
+        self, sobject: str, record_id: str, operation: str
+    ) -> tuple[ObjectSchema, Record] | SaveResult:
+        """The object and stored record an update or delete names, or why there is none."""
+        obj = self.schema.get(sobject)
+        if obj is None:
+            return SaveResult.failed(None, messages.invalid_type(sobject))
+        permission, verb = _OPERATIONS[operation]
+        if not getattr(obj, permission):
+            return SaveResult.failed(None, messages.operation_not_allowed(obj, verb))
+        if not is_id(record_id):
+            return SaveResult.failed(None, messages.malformed_id(record_id))
+        id18 = to18(record_id)
+        if id18[:3] != obj.key_prefix:
+            return SaveResult.failed(None, messages.wrong_record_type(obj, record_id))
+        record = self.tables[obj.name].get(id18)
+        if record is None:
+            return SaveResult.failed(id18, messages.record_not_found())
+        return obj, record
+
+    def _audit(self, obj: ObjectSchema, user_id: str, *, creating: bool) -> Record:
+        """Audit fields of a successful write; a create also gets its Id here, on success only."""
+        stamp = self._stamp()
+        user = _normal_id(user_id)
+        audit: Record = {"SystemModstamp": stamp, "LastModifiedDate": stamp}
+        audit["LastModifiedById"] = user
+        if creating:
+            audit.update(Id=self.new_id(obj.name), CreatedDate=stamp, CreatedById=user)
+        return {name: value for name, value in audit.items() if name in obj.fields}
+
+    def _stamp(self) -> datetime:
+        """Now in whole seconds, never earlier than the last stamp this org wrote."""
+        now = self.now().replace(microsecond=0)
+        if self._last_stamp is not None and now < self._last_stamp:
+            return self._last_stamp
+        self._last_stamp = now
+        return now
+
+    def _remember_stamp(self, stamp: Any) -> None:
+        if isinstance(stamp, datetime) and (self._last_stamp is None or stamp > self._last_stamp):
+            self._last_stamp = stamp.replace(microsecond=0)
+
+    def _live_rows(self, sobject: str) -> list[Record]:
+        return [r for r in self.tables.get(sobject, {}).values() if not r.get("IsDeleted")]
+
+
+def _refuse_change(obj: ObjectSchema, record: Record) -> OrgError | None:
+    """Records that exist but cannot be edited: in the recycle bin, or converted leads."""
+    if record.get("IsDeleted"):
+        return messages.entity_is_deleted()
+    if obj.name == "Lead" and record.get("IsConverted"):
+        return messages.converted_lead()
+    return None
+
+
+def _normal_id(value: str) -> str:
+    """The 18-character form of an id the org was configured or called with."""
+    return to18(value) if is_id(value) else value

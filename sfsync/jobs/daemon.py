@@ -8,8 +8,8 @@ hand finish (its batch is flushed and recorded) before the process exits 0.
 from __future__ import annotations
 
 import signal
-from datetime import UTC, datetime
 import threading
+from datetime import UTC, datetime
 from types import FrameType
 
 import structlog

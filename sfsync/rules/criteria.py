@@ -21,6 +21,8 @@ class Operator(StrEnum):
     EQUALS = "equals"
     NOT_EQUAL = "not_equal"
     CONTAINS = "contains"
+    # Whole words only: "CTO" must not match "Director".
+    CONTAINS_WORD = "contains_word"
     DOES_NOT_CONTAIN = "does_not_contain"
     STARTS_WITH = "starts_with"
     IN = "in"
@@ -167,6 +169,15 @@ def _contains(actual: Any, expected: Any) -> bool:
     return bool(text) and any(option in text for option in _options(expected) if option)
 
 
+def _contains_word(actual: Any, expected: Any) -> bool:
+    text = _text(actual)
+    return bool(text) and any(
+        re.search(rf"(?<!\w){re.escape(option)}(?!\w)", text)
+        for option in _options(expected)
+        if option
+    )
+
+
 def _starts_with(actual: Any, expected: Any) -> bool:
     text = _text(actual)
     return bool(text) and any(text.startswith(o) for o in _options(expected) if o)
@@ -179,6 +190,7 @@ _TESTS: dict[Operator, Callable[[Any, Any], bool]] = {
     Operator.NOT_IN: lambda a, e: not _equals(a, e),
     Operator.CONTAINS: _contains,
     Operator.DOES_NOT_CONTAIN: lambda a, e: not _contains(a, e),
+    Operator.CONTAINS_WORD: _contains_word,
     Operator.STARTS_WITH: _starts_with,
     Operator.GREATER_THAN: _compare(lambda a, e: a > e),
     Operator.GREATER_OR_EQUAL: _compare(lambda a, e: a >= e),

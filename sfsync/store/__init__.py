@@ -150,6 +150,16 @@ class Store:
             result = s.execute(query.values(state=OutboxState.PENDING, attempts=0))
             return int(result.rowcount)  # type: ignore[attr-defined]
 
+    def drop_dead(self, ids: Sequence[int]) -> int:
+        """Give up on these dead letters: they stay for the audit trail, never sent."""
+        with self.session() as s:
+            result = s.execute(
+                sa.update(OutboxRow)
+                .where(col(OutboxRow.state) == OutboxState.DEAD, col(OutboxRow.id).in_(ids))
+                .values(state=OutboxState.DROPPED, updated_at=utcnow())
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
     def outbox_counts(self) -> dict[str, int]:
         """Number of outbox rows per state."""
         with self.session() as s:

@@ -53,6 +53,7 @@ class OutboxState(StrEnum):
     DONE = "done"
     DEAD = "dead"  # the org refused it: a dead letter, retryable by hand
     SUPERSEDED = "superseded"  # a newer decision for the lead replaced it
+    DROPPED = "dropped"  # a dead letter an operator chose to give up on
 
 
 class Cursor(SQLModel, table=True):

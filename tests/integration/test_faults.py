@@ -1,0 +1,81 @@
+"""The worker under 5xx answers, dropped connections, row locks and an expiring session."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+import pytest
+
+from sfsync.emulator.faults import FaultPlan
+from sfsync.emulator.seed import SeededOrg
+from sfsync.emulator.server import Emulator
+from sfsync.emulator.settings import ValidationRule
+from sfsync.store import OutboxState
+from tests.integration.conftest import Worker, worker_settings
+from tests.integration.helpers import assert_scored, open_leads
+
+MAX_CYCLES = 4
+
+
+def _writes_per_lead(seeded: SeededOrg) -> dict[str, list[dict[str, object]]]:
+    writes: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for event in seeded.org.writes_by(seeded.integration_user_id):
+        writes[event.record_id].append(dict(event.changes))
+    return writes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seeded", [1000], indirect=True)
+def test_faults_end_with_every_lead_written_once_in_effect(
+    seeded: SeededOrg, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = FaultPlan(
+        error_rate=0.10, lock_row_rate=0.05, drop_rate=0.02, expire_session_after_calls=7
+    )
+    with Emulator(seeded.org, faults=plan, seed=3) as emu:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(emu.ca_file))
+        # Besides the random ones, one of each kind where it hurts most: on the writes.
+        for kind in ("drop", "drop_after", "503", "500_html", "request_limit"):
+            emu.faults.script(kind, path_contains="composite/sobjects", method="PATCH")
+        worker = Worker(worker_settings(emu, store_url, sfsync_retry_attempts=8))
+        try:
+            for _ in range(MAX_CYCLES):
+                worker.job.run_once()
+                if not worker.store.outbox_counts().get("pending"):
+                    break
+        finally:
+            worker.close()
+        injected = emu.faults.injected
+
+    assert injected["503"] + injected["500_html"] > 0
+    assert injected["lock_row"] > 0 and injected["drop"] > 0 and injected["drop_after"] > 0
+    assert injected["expire_session"] > 0
+    assert_scored(seeded.org)
+    for lead_id, patches in _writes_per_lead(seeded).items():
+        first = patches[0]
+        assert all(p == first for p in patches), f"{lead_id} written with different values"
+    assert set(_writes_per_lead(seeded)) <= set(open_leads(seeded.org))
+
+
+def test_rejected_records_are_dead_lettered_without_blocking_their_batch(
+    seeded: SeededOrg, emulator: Emulator, make_worker: Callable[..., Worker]
+) -> None:
+    blocked = sorted(open_leads(seeded.org))[:3]
+    seeded.org.settings.validation_rules = [
+        ValidationRule(
+            name="Frozen accounts",
+            message="Leads of frozen accounts cannot be edited",
+            predicate=lambda record: record["Id"] in blocked,
+            error_field="Company",
+        )
+    ]
+    worker = make_worker()
+
+    report = worker.job.run_once()
+
+    assert report.rejected == 3 and report.written > 100
+    dead = worker.store.outbox(OutboxState.DEAD)
+    assert {d.lead_id for d in dead} == set(blocked)
+    assert {d.error_code for d in dead} == {"FIELD_CUSTOM_VALIDATION_EXCEPTION"}
+    assert all("frozen accounts" in (d.error_message or "") for d in dead)
