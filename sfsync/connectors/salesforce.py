@@ -139,8 +139,8 @@ class SalesforceClient:
         sf = self._spend()
         url = f"https://{sf.sf_instance}/services/oauth2/userinfo"
         response = self.session.get(url, headers={"Authorization": f"Bearer {sf.session_id}"})
-        if response.status_code == 401:
-            raise SessionExpired("userinfo: HTTP 401")
+        if response.status_code in (401, 403):
+            raise SessionExpired(f"userinfo: HTTP {response.status_code}")
         if response.status_code >= 500:
             raise TransientError(f"userinfo: HTTP {response.status_code}")
         body = response.json() if response.status_code == 200 else {}

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 _DATA_RE = re.compile(r"^/services/data(?:/v(?P<version>\d+\.\d+)(?P<rest>/.*)?)?/?$")
 _AUTH_SCHEMES = ("bearer", "oauth")
+USERINFO_PATH = "/services/oauth2/userinfo"
 
 _Plain = Callable[[Services, Request], Outcome]
 _Routed = Callable[[Call], Outcome]
@@ -78,6 +79,8 @@ class Pipeline:
     def _dispatch(self, request: Request, trace: _Trace) -> Outcome:
         if request.path == oauth.TOKEN_PATH:
             return self._unauthenticated(request, trace, oauth.token_endpoint)
+        if request.path == USERINFO_PATH:
+            return self._userinfo(request)
         data = _DATA_RE.match(request.path)
         if data is not None and data.group("version") is None:
             return self._unauthenticated(request, trace, _versions)
@@ -127,6 +130,27 @@ class Pipeline:
             trace.fault = "drop_after"
             return DROP
         return response
+
+    def _userinfo(self, request: Request) -> Outcome:
+        # OpenID Connect userinfo: who the token belongs to (not counted as an API call).
+        session = self._session(request)
+        if session is None:
+            return json_response(403, {"error": "Bad_OAuth_Token"})
+        with self.services.org.lock:
+            user = self.services.org.tables["User"].get(session.user_id) or {}
+        org_id = self.services.org.org_id
+        return json_response(
+            200,
+            {
+                "sub": f"https://login.salesforce.com/id/{org_id}/{session.user_id}",
+                "user_id": session.user_id,
+                "organization_id": org_id,
+                "preferred_username": user.get("Username"),
+                "name": user.get("Name"),
+                "email": user.get("Email"),
+                "active": bool(user.get("IsActive")),
+            },
+        )
 
     def _session(self, request: Request) -> Session | None:
         scheme, _, token = request.header("Authorization").strip().partition(" ")

@@ -94,7 +94,7 @@ def build_org(
         integration_user_id=staff.integration_id,
         human_user_ids=staff.human_ids,
         inactive_user_ids=staff.inactive_ids,
-        queue_ids={name: qid for name, qid in routing.queues.items()},
+        queue_ids=dict(routing.queues),
         duplicates=duplicates,
         junk_lead_ids=junk,
     )

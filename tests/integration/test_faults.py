@@ -79,3 +79,24 @@ def test_rejected_records_are_dead_lettered_without_blocking_their_batch(
     assert {d.lead_id for d in dead} == set(blocked)
     assert {d.error_code for d in dead} == {"FIELD_CUSTOM_VALIDATION_EXCEPTION"}
     assert all("frozen accounts" in (d.error_message or "") for d in dead)
+
+
+@pytest.mark.parametrize("seeded", [2600], indirect=True)
+def test_dead_cursor_and_short_pages_restart_the_pull_from_the_watermark(
+    seeded: SeededOrg, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Emulator(seeded.org, faults=FaultPlan(short_page_rate=0.5), seed=9) as emu:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(emu.ca_file))
+        emu.faults.script("invalid_locator", path_contains="/query/", method="GET")
+        worker = Worker(worker_settings(emu, store_url))
+        try:
+            report = worker.job.run_once()
+        finally:
+            worker.close()
+        injected = emu.faults.injected
+        pages = [c for c in emu.calls.entries() if "/query" in c.path and c.status == 200]
+
+    assert injected["invalid_locator"] == 1
+    assert any((c.records or 0) < 2000 for c in pages[:-1])
+    assert report.written > 2000
+    assert_scored(seeded.org)

@@ -22,6 +22,7 @@ from sfsync.rules.pipeline import RuleSet
 SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
 SCORING = "scoring.yaml"
 FIELDS = "fields.yaml"
+SHIPPED_SCORING = (SHIPPED / SCORING).read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -247,26 +248,36 @@ _BUG_CRASH = "BUG: mappings.read_yaml lets {} escape instead of ConfigError"
         "!!binary 'not base64 %%%'",
         pytest.param(
             "!!int abc",
-            marks=pytest.mark.xfail(strict=True, reason=_BUG_CRASH.format("ValueError")),
+            marks=pytest.mark.xfail(
+                strict=True, reason=_BUG_CRASH.format("ValueError"), raises=ValueError
+            ),
         ),
         pytest.param(
             "!!float abc",
-            marks=pytest.mark.xfail(strict=True, reason=_BUG_CRASH.format("ValueError")),
+            marks=pytest.mark.xfail(
+                strict=True, reason=_BUG_CRASH.format("ValueError"), raises=ValueError
+            ),
         ),
         pytest.param(
             "!!timestamp abc",
-            marks=pytest.mark.xfail(strict=True, reason=_BUG_CRASH.format("AttributeError")),
+            marks=pytest.mark.xfail(
+                strict=True, reason=_BUG_CRASH.format("AttributeError"), raises=AttributeError
+            ),
         ),
         pytest.param(
             "&loop [*loop]",
             marks=pytest.mark.xfail(
-                strict=True, reason=_BUG_CRASH.format("RecursionError (recursive alias)")
+                strict=True,
+                reason=_BUG_CRASH.format("RecursionError (recursive alias)"),
+                raises=RecursionError,
             ),
         ),
         pytest.param(
             "[" * 1000 + "]" * 1000,
             marks=pytest.mark.xfail(
-                strict=True, reason=_BUG_CRASH.format("RecursionError (deep nesting)")
+                strict=True,
+                reason=_BUG_CRASH.format("RecursionError (deep nesting)"),
+                raises=RecursionError,
             ),
             id="deep-nesting",
         ),
@@ -357,7 +368,7 @@ def mutate(text: str, op: tuple[object, ...]) -> str:
 def test_mutated_scoring_loads_or_raises_config_error(
     mappings: Path, ops: list[tuple[object, ...]]
 ) -> None:
-    text = scoring_text_cache(mappings)
+    text = SHIPPED_SCORING
     for op in ops:
         text = mutate(text, op)
     (mappings / SCORING).write_text(text, encoding="utf-8")
@@ -367,11 +378,3 @@ def test_mutated_scoring_loads_or_raises_config_error(
         assert str(mappings / SCORING) in str(exc)
     else:
         assert isinstance(rules, RuleSet)
-
-
-_ORIGINAL: dict[Path, str] = {}
-
-
-def scoring_text_cache(directory: Path) -> str:
-    """The unmutated text (the fixture directory is shared by every example of one run)."""
-    return _ORIGINAL.setdefault(directory, scoring_text(directory))

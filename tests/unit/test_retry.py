@@ -149,6 +149,7 @@ def test_second_expired_session_is_an_auth_error() -> None:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="BUG: retry.RetryingCaller retries SessionExpired (a TransientError subclass) after "
     "the one re-authentication, so a still-invalid session is tried `attempts` times",
 )
