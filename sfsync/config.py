@@ -101,9 +101,25 @@ class Settings(BaseSettings):
             names = ", ".join(m.value for m in modes)
             raise ValueError(f"contradictory credentials: several auth modes are set ({names})")
         mode = modes[0]
-        if mode is AuthMode.ACCESS_TOKEN and not self.sf_instance_url:
-            raise ValueError("SF_ACCESS_TOKEN needs SF_INSTANCE_URL")
+        missing = [name for name in REQUIRED_VARIABLES[mode] if not getattr(self, name.lower())]
+        if missing:
+            raise ValueError(f"{mode.value} credentials also need {', '.join(missing)}")
         return mode
+
+
+# What each auth mode needs; password is the OAuth grant, so it needs the app too.
+REQUIRED_VARIABLES: dict[AuthMode, tuple[str, ...]] = {
+    AuthMode.ACCESS_TOKEN: ("SF_ACCESS_TOKEN", "SF_INSTANCE_URL"),
+    AuthMode.CLIENT_CREDENTIALS: ("SF_CLIENT_ID", "SF_CLIENT_SECRET"),
+    AuthMode.JWT_BEARER: ("SF_CLIENT_ID", "SF_USERNAME", "SF_PRIVATE_KEY_FILE"),
+    AuthMode.PASSWORD: (
+        "SF_CLIENT_ID",
+        "SF_CLIENT_SECRET",
+        "SF_USERNAME",
+        "SF_PASSWORD",
+        "SF_SECURITY_TOKEN",
+    ),
+}
 
 
 def _auth_modes_present(s: Settings) -> list[AuthMode]:

@@ -70,23 +70,30 @@ def read_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
         raise ConfigError(f"{path}:{line}: invalid YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a mappings file") from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        # PyYAML's constructors raise these for tagged junk such as `!!int abc`.
+        raise ConfigError(f"{path}: invalid YAML value: {exc}") from None
     if data is None:
         raise ConfigError(f"{path}:1: file is empty")
-    return data, dict(_node_lines(node, ()))
+    return data, dict(_node_lines(node, (), set()))
 
 
-def _node_lines(node: yaml.Node | None, path: Path_) -> Iterator[tuple[Path_, int]]:
-    if node is None:
+def _node_lines(node: yaml.Node | None, path: Path_, seen: set[int]) -> Iterator[tuple[Path_, int]]:
+    # `seen` stops recursive aliases (`a: &x [*x]`), which would otherwise never end.
+    if node is None or id(node) in seen:
         return
+    seen.add(id(node))
     yield path, node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             child = (*path, str(key.value))
             yield child, key.start_mark.line + 1
-            yield from ((p, n) for p, n in _node_lines(value, child) if p != child)
+            yield from ((p, n) for p, n in _node_lines(value, child, seen) if p != child)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            yield from _node_lines(item, (*path, index))
+            yield from _node_lines(item, (*path, index), seen)
 
 
 def _format_errors(path: Path, exc: ValidationError, lines: dict[Path_, int]) -> str:

@@ -151,8 +151,10 @@ def jwt_assertion(settings: Settings, now: float | None = None) -> str:
     }
     try:
         return jwt.encode(claims, key, algorithm="RS256")
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"SF_PRIVATE_KEY_FILE is not a usable RSA private key: {exc}") from None
+    except (ValueError, TypeError, AttributeError, jwt.PyJWTError) as exc:
+        raise ConfigError(
+            f"SF_PRIVATE_KEY_FILE is not a usable RSA private key ({type(exc).__name__})"
+        ) from None
 
 
 def _read_key(path: Path | None) -> str:

@@ -102,8 +102,14 @@ def classify(status: int | None, error_code: str | None, message: str = "") -> F
     return STATUS_DEFAULTS.get(status, Failure(Action.STOP, Kind.SYSTEM))
 
 
-def classify_record(status_code: str) -> Failure:
-    """The action for one record's error inside a 200 Collections answer."""
+def classify_record(status_code: str, message: str = "") -> Failure:
+    """The action for one record's error inside a 200 Collections answer.
+
+    A lock error can arrive wrapped by a flow or trigger
+    (`CANNOT_EXECUTE_FLOW_TRIGGER ... UNABLE_TO_LOCK_ROW`): it is still worth a retry.
+    """
+    if "UNABLE_TO_LOCK_ROW" in message:
+        return RETRY
     failure = ERROR_CODES.get(status_code)
     if failure is not None and failure.action in (Action.RETRY, Action.DEAD_LETTER):
         return failure

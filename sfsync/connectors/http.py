@@ -16,7 +16,7 @@ import requests
 from sfsync.models import ApiUsage
 
 # Not anchored at the end: newer orgs append "; api-bursts=..." or per-app usage.
-_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+_USAGE = re.compile(r"(?:^|;)\s*api-usage=(\d+)/(\d+)")
 
 
 def parse_limit_info(header: str | None) -> ApiUsage | None:

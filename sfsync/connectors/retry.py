@@ -128,8 +128,6 @@ class RetryingCaller:
         try:
             result: T = retrying(self._attempt, fn, state)
             return result
-        except SessionExpired as exc:
-            raise AuthError(f"{name}: session still invalid after renewing it ({exc})") from None
         except TransientError as exc:
             raise OrgUnavailable(f"{name}: gave up after retries: {exc}") from None
 
@@ -143,7 +141,7 @@ class RetryingCaller:
             error.retry_after = wait
         if isinstance(error, SessionExpired):
             if state["reauthed"]:
-                raise error
+                raise AuthError(f"session still invalid after renewing it ({error})")
             state["reauthed"] = True
             self._reauthenticate()
             raise TransientError("session renewed", retry_after=0.0) from None

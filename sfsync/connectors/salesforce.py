@@ -259,7 +259,7 @@ def _save_result(lead_id: str, item: Any) -> WriteResult:
     errors = item.get("errors") or [{}]
     first = errors[0] if isinstance(errors[0], dict) else {}
     code = str(first.get("statusCode") or "UNKNOWN_ERROR")
-    action = classify_record(code).action
+    action = classify_record(code, str(first.get("message", ""))).action
     outcome = WriteOutcome.RETRY if action is Action.RETRY else WriteOutcome.REJECTED
     fields = tuple(str(f) for f in first.get("fields") or ())
     return WriteResult(lead_id, outcome, code, str(first.get("message", "")), fields)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 MAX_WHERE_CHARS = 4000
+ID_SEPARATOR = ", "
 # Fields every pull reads whatever the mappings say: identity, change stamp, state.
 SYSTEM_FIELDS = (
     "Id",
@@ -85,7 +86,7 @@ def id_chunks(ids: Sequence[str], budget: int = MAX_WHERE_CHARS) -> Iterator[lis
     chunk: list[str] = []
     used = len("Id IN ()")
     for record_id in ids:
-        cost = len(quote(record_id)) + 1
+        cost = len(quote(record_id)) + len(ID_SEPARATOR)
         if chunk and used + cost > budget:
             yield chunk
             chunk, used = [], len("Id IN ()")
@@ -98,5 +99,5 @@ def id_chunks(ids: Sequence[str], budget: int = MAX_WHERE_CHARS) -> Iterator[lis
 def by_ids_query(sobject: str, fields: Iterable[str], ids: Sequence[str]) -> str:
     """SELECT the given fields of the records with these ids (one chunk: see id_chunks)."""
     columns = ", ".join(select_fields(fields))
-    listed = ", ".join(quote(i) for i in ids)
+    listed = ID_SEPARATOR.join(quote(i) for i in ids)
     return f"SELECT {columns} FROM {sobject} WHERE Id IN ({listed})"

@@ -53,15 +53,26 @@ def test_every_auth_mode_runs_a_cycle(
 ) -> None:
     creds = emulator.credentials
     settings = {
-        "client_credentials": {"SF_CLIENT_ID": creds.client_id,
-                               "SF_CLIENT_SECRET": creds.client_secret},
-        "jwt_bearer": {"SF_CLIENT_ID": creds.client_id, "SF_USERNAME": creds.username,
-                       "SF_PRIVATE_KEY_FILE": str(creds.private_key_file)},
-        "password": {"SF_CLIENT_ID": creds.client_id, "SF_CLIENT_SECRET": creds.client_secret,
-                     "SF_USERNAME": creds.username, "SF_PASSWORD": creds.password,
-                     "SF_SECURITY_TOKEN": creds.security_token},
-        "access_token": {"SF_ACCESS_TOKEN": creds.access_token,
-                         "SF_INSTANCE_URL": emulator.instance_url},
+        "client_credentials": {
+            "SF_CLIENT_ID": creds.client_id,
+            "SF_CLIENT_SECRET": creds.client_secret,
+        },
+        "jwt_bearer": {
+            "SF_CLIENT_ID": creds.client_id,
+            "SF_USERNAME": creds.username,
+            "SF_PRIVATE_KEY_FILE": str(creds.private_key_file),
+        },
+        "password": {
+            "SF_CLIENT_ID": creds.client_id,
+            "SF_CLIENT_SECRET": creds.client_secret,
+            "SF_USERNAME": creds.username,
+            "SF_PASSWORD": creds.password,
+            "SF_SECURITY_TOKEN": creds.security_token,
+        },
+        "access_token": {
+            "SF_ACCESS_TOKEN": creds.access_token,
+            "SF_INSTANCE_URL": emulator.instance_url,
+        },
     }[mode]
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
@@ -138,7 +149,11 @@ def test_untrusted_certificate_fails_closed(
     ],
 )
 def test_bad_settings_exit_2(
-    variable: str, value: str, expected: str, emulator: Emulator, env: str,
+    variable: str,
+    value: str,
+    expected: str,
+    emulator: Emulator,
+    env: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _client_credentials(emulator, monkeypatch)
@@ -203,7 +218,8 @@ def test_status_and_dead_letters_show_what_the_org_refused(
     _client_credentials(emulator, monkeypatch)
     blocked = sorted(open_leads(seeded.org))[0]
     rule = ValidationRule(
-        name="Locked", message="This lead is locked for review",
+        name="Locked",
+        message="This lead is locked for review",
         predicate=lambda r: r["Id"] == blocked,
     )
     seeded.org.settings.validation_rules = [rule]

@@ -204,12 +204,6 @@ def pem(key: Any, public: bool = False, password: bytes | None = None) -> str:
     )
 
 
-_BAD_KEY_BUG = (
-    "BUG: auth.jwt_assertion catches only ValueError/TypeError; PyJWT raises "
-    "jwt.InvalidKeyError (junk, empty, non-RSA key) and AttributeError (public key)"
-)
-
-
 @pytest.mark.parametrize(
     ("content", "says"),
     [
@@ -218,25 +212,21 @@ _BAD_KEY_BUG = (
         pytest.param(
             "not a key",
             "not a usable RSA private key",
-            marks=pytest.mark.xfail(strict=True, reason=_BAD_KEY_BUG, raises=jwt.InvalidKeyError),
             id="junk",
         ),
         pytest.param(
             "",
             "not a usable RSA private key",
-            marks=pytest.mark.xfail(strict=True, reason=_BAD_KEY_BUG, raises=jwt.InvalidKeyError),
             id="empty",
         ),
         pytest.param(
             "ec",
             "not a usable RSA private key",
-            marks=pytest.mark.xfail(strict=True, reason=_BAD_KEY_BUG, raises=jwt.InvalidKeyError),
             id="ec-key",
         ),
         pytest.param(
             "public",
             "not a usable RSA private key",
-            marks=pytest.mark.xfail(strict=True, reason=_BAD_KEY_BUG, raises=AttributeError),
             id="public-key",
         ),
     ],

@@ -111,12 +111,6 @@ def test_contradictory_credentials_refused(
     assert "contradictory credentials" in str(config_error(monkeypatch, env))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="BUG: config._auth_modes_present accepts an incomplete credential set "
-    "(SF_PASSWORD without SF_USERNAME, SF_PRIVATE_KEY_FILE without SF_CLIENT_ID/SF_USERNAME)",
-)
 @pytest.mark.parametrize(
     "env",
     [
@@ -135,7 +129,7 @@ def test_incomplete_credentials_refused_at_start_up(
 
 def test_access_token_needs_instance_url(monkeypatch: pytest.MonkeyPatch) -> None:
     error = config_error(monkeypatch, {"SF_ACCESS_TOKEN": TOKEN})
-    assert "SF_ACCESS_TOKEN needs SF_INSTANCE_URL" in str(error)
+    assert "need SF_INSTANCE_URL" in str(error)
 
 
 @pytest.mark.parametrize("variable", ["SF_INSTANCE_URL", "SF_LOGIN_URL"])

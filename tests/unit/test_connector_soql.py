@@ -181,12 +181,6 @@ def test_id_chunks_hold_about_190_ids_and_lose_none() -> None:
     assert len(chunks) == 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: id_chunks counts 1 separator char per id but by_ids_query joins with ', ' "
-    "(2 chars): a 190-id WHERE is 4,186 chars",
-)
 def test_by_ids_where_clause_fits_4000_chars() -> None:
     for chunk in id_chunks(lead_ids(1000)):
         assert len(where_clause(by_ids_query("Lead", ["Email"], chunk))) <= MAX_WHERE_CHARS

@@ -96,3 +96,11 @@ def test_request_limit_concurrency_kind_is_retried(message: str) -> None:
 def test_classify_record(code: str, expected: tuple[Action, Kind]) -> None:
     failure = classify_record(code)
     assert (failure.action, failure.kind) == expected
+
+
+def test_a_lock_error_wrapped_by_a_flow_is_retried() -> None:
+    from sfsync.connectors.failures import Action, classify_record
+
+    message = "CANNOT_EXECUTE_FLOW_TRIGGER: ... UNABLE_TO_LOCK_ROW, unable to obtain access"
+    assert classify_record("CANNOT_EXECUTE_FLOW_TRIGGER", message).action is Action.RETRY
+    assert classify_record("CANNOT_EXECUTE_FLOW_TRIGGER").action is Action.DEAD_LETTER

@@ -29,12 +29,6 @@ URL = "https://org.example.com/services/data/v62.0/limits"
         pytest.param(
             "per-app-api-usage=17/250(appName=sample-app); api-usage=18/5000",
             ApiUsage(18, 5000),
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="BUG: http._USAGE is not anchored at a segment start, so it matches "
-                "inside 'per-app-api-usage=' when that segment comes first",
-            ),
             id="per-app-segment-first",
         ),
     ],

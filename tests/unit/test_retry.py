@@ -147,12 +147,6 @@ def test_second_expired_session_is_an_auth_error() -> None:
     assert reauth.calls == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: retry.RetryingCaller retries SessionExpired (a TransientError subclass) after "
-    "the one re-authentication, so a still-invalid session is tried `attempts` times",
-)
 def test_second_expired_session_stops_without_more_calls() -> None:
     expired = sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
     script = Script(*[expired] * 10)
