@@ -54,6 +54,8 @@ class Decision:
     reasons: tuple[Contribution, ...] = ()
     summary: Mapping[str, Any] = field(default_factory=dict)
     skipped: Mapping[str, str] = field(default_factory=dict)
+    # The values `changes` replace, as read: the before-image that makes a run undoable.
+    previous: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def patch_hash(self) -> str:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sfsync.emulator import automation, coerce, messages, references, validate
+from sfsync.emulator import automation, coerce, convert, messages, references, validate
 from sfsync.emulator import soql as soql_engine
 from sfsync.emulator.automation import full_name
 from sfsync.emulator.results import OrgError, Record, SaveResult
@@ -237,6 +237,13 @@ class Org:
     def undelete(self, sobject: str, record_id: str, *, user_id: str) -> SaveResult:
         """Restore a record from the recycle bin."""
         return self._set_deleted(sobject, record_id, deleted=False, user_id=user_id)
+
+    def convert_lead(
+        self, request: convert.LeadConvert, *, user_id: str
+    ) -> convert.LeadConvertResult:
+        """SOAP `convertLead` for one lead: all of its records are saved, or none (`convert`)."""
+        with self.lock:
+            return convert.convert_lead(self, request, user_id)
 
     def purge(self, sobject: str, record_id: str) -> None:
         """Remove a record for good, as emptying the recycle bin does; unknown ids are ignored."""

@@ -1,10 +1,10 @@
-"""The SOAP partner API at `/services/Soap/u/XX.X`: the hook where `convertLead` plugs in.
+"""The SOAP partner API at `/services/Soap/u/XX.X`: one operation, `convertLead`.
 
 The pipeline authenticates the `SessionHeader/sessionId` (an OAuth access
 token works, as on Salesforce), counts the call and then calls `handle`,
-which dispatches on the Body's operation element to `OPERATIONS`. No
-operation is registered yet (lead conversion comes in a later issue), so
-every call answers a SOAP fault, as Salesforce does for an unknown operation.
+which dispatches on the Body's operation element to `OPERATIONS`. An
+operation the emulator does not have answers a SOAP fault, as Salesforce
+does for an operation its WSDL lacks.
 """
 
 from __future__ import annotations
@@ -12,31 +12,27 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from xml.sax.saxutils import escape
 
+from sfsync.emulator import soap_convert
 from sfsync.emulator.context import Call
-from sfsync.emulator.wire import XML_TYPE, Response
+from sfsync.emulator.soap_envelope import (
+    ENVELOPE_NS,
+    PARTNER_NS,
+    SoapFault,
+    fault,
+    local_name,
+    parse,
+    partner_tag,
+)
+from sfsync.emulator.wire import Response
+
+__all__ = ["OPERATIONS", "SOAP_PATH_RE", "fault", "handle", "invalid_session", "session_id"]
 
 SOAP_PATH_RE = re.compile(r"^/services/Soap/u/(?P<version>\d+\.\d+)/?$")
-ENVELOPE_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-PARTNER_NS = "urn:partner.soap.sforce.com"
 
 SoapOperation = Callable[[Call, ET.Element], Response]
-# Partner-API operations by element name, e.g. OPERATIONS["convertLead"] = convert_lead.
-OPERATIONS: dict[str, SoapOperation] = {}
-
-
-def fault(code: str, message: str, *, status: int = 500) -> Response:
-    """A SOAP fault; `code` is `sf:<EXCEPTION_CODE>` or `soapenv:Client`."""
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<soapenv:Envelope xmlns:soapenv="{ENVELOPE_NS}" '
-        'xmlns:sf="urn:fault.partner.soap.sforce.com">'
-        "<soapenv:Body><soapenv:Fault>"
-        f"<faultcode>{escape(code)}</faultcode><faultstring>{escape(message)}</faultstring>"
-        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
-    )
-    return Response(status, body.encode(), XML_TYPE)
+# Partner-API operations by element name.
+OPERATIONS: dict[str, SoapOperation] = {"convertLead": soap_convert.convert_lead}
 
 
 def invalid_session() -> Response:
@@ -50,24 +46,22 @@ def invalid_session() -> Response:
 def session_id(body: bytes) -> str | None:
     """The `SessionHeader/sessionId` of an envelope, or None."""
     try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
+        root = parse(body)
+    except SoapFault:
         return None
-    found = root.find(f".//{{{PARTNER_NS}}}SessionHeader/{{{PARTNER_NS}}}sessionId")
+    found = root.find(f"./{{{ENVELOPE_NS}}}Header/{partner_tag('SessionHeader')}")
+    found = found.find(partner_tag("sessionId")) if found is not None else None
     return (found.text or "").strip() or None if found is not None else None
 
 
 def handle(call: Call) -> Response:
     """Run the operation named in the envelope's Body (see `OPERATIONS`)."""
     try:
-        root = ET.fromstring(call.request.body)
-    except ET.ParseError:
-        return fault("soapenv:Client", "Unable to parse the SOAP request", status=500)
-    body = root.find(f"{{{ENVELOPE_NS}}}Body")
-    operation = next(iter(body), None) if body is not None else None
-    if operation is None:
-        return fault("soapenv:Client", "The SOAP request has no Body operation")
-    handler = OPERATIONS.get(operation.tag.rpartition("}")[2])
+        operation = _operation(parse(call.request.body))
+    except SoapFault as refused:
+        return refused.response()
+    namespace, name = local_name(operation)
+    handler = OPERATIONS.get(name) if namespace == PARTNER_NS else None
     if handler is None:
         return fault(
             "soapenv:Client",
@@ -75,3 +69,11 @@ def handle(call: Call) -> Response:
             "please check the WSDL for the service.",
         )
     return handler(call, operation)
+
+
+def _operation(root: ET.Element) -> ET.Element:
+    body = root.find(f"{{{ENVELOPE_NS}}}Body") if root.tag == f"{{{ENVELOPE_NS}}}Envelope" else None
+    operation = next(iter(body), None) if body is not None else None
+    if operation is None:
+        raise SoapFault("soapenv:Client", "The SOAP request has no Body operation")
+    return operation

@@ -9,7 +9,7 @@ once per decision even across `kill -9`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,8 +40,7 @@ class FlushCounts:
 def flush(client: SalesforceClient, store: Store, sobject: str = "Lead") -> FlushCounts:
     """Send every pending outbox row, 200 a request, and record each record's outcome."""
     counts = FlushCounts()
-    while rows := store.outbox(OutboxState.PENDING, limit=FLUSH_BATCH):
-        store.mark_sending(rows)
+    while rows := store.claim(FLUSH_BATCH):
         results = client.update(sobject, [(row.lead_id, row.patch) for row in rows])
         store.record_results(rows, results, MAX_ATTEMPTS)
         for result in results:
@@ -62,13 +61,14 @@ def _count(counts: FlushCounts, outcome: WriteOutcome) -> None:
 
 
 def recover_in_flight(client: SalesforceClient, store: Store, me: str) -> int:
-    """Settle rows left `sending` by a crash by reading the org. Returns rows settled."""
-    rows = store.outbox(OutboxState.SENDING)
+    """Settle rows a dead worker left `sending` by reading the org. Returns rows settled."""
+    rows = store.orphaned_in_flight()
     for chunk in id_chunks([r.lead_id for r in rows]):
-        fields = {name for r in rows if r.lead_id in chunk for name in r.patch}
+        wanted = set(chunk)
+        fields = {name for r in rows if r.lead_id in wanted for name in r.patch}
         records = client.query(by_ids_query("Lead", sorted(fields), chunk), include_deleted=True)
         current = {str(r["Id"]): r for r in records}
-        for row in (r for r in rows if r.lead_id in chunk):
+        for row in (r for r in rows if r.lead_id in wanted):
             state = settle(row, current.get(row.lead_id), me)
             store.resolve_in_flight(row, state)
             log.info("sfsync.flush.in_flight_settled", lead_id=row.lead_id, state=state.value)
@@ -89,8 +89,3 @@ def settle(row: OutboxRow, record: Mapping[str, Any] | None, me: str) -> OutboxS
 def _changed_by_others(record: Mapping[str, Any], base: datetime, me: str) -> bool:
     stamp = parse_datetime(record.get("SystemModstamp"))
     return stamp > base and record.get("LastModifiedById") != me
-
-
-def pending_leads(store: Store) -> Sequence[str]:
-    """Ids of leads with a write waiting."""
-    return [row.lead_id for row in store.outbox(OutboxState.PENDING)]

@@ -110,14 +110,16 @@ class SyncJob:
     def _cycle(self, report: CycleReport) -> None:
         self.prepare()
         me = self._me = self.client.integration_user_id()
-        if not report.dry_run:
-            report.recovered = recover_in_flight(self.client, self.store, me)
-        self._pull(report, me, sweep=self._sweep_due())
         if report.dry_run:
+            self._pull(report, me, sweep=self._sweep_due())
             return
-        if self.store.outbox(OutboxState.PENDING, limit=1):
-            self._pull(report, me, sweep=False)  # the re-check before writing
-            self._add_flush(report, flush(self.client, self.store))
+        report.recovered = recover_in_flight(self.client, self.store, me)
+        if self.store.liveness.hold_pull_lease():
+            self._pull(report, me, sweep=self._sweep_due())
+            if self.store.outbox(OutboxState.STAGED, limit=1):
+                self._pull(report, me, sweep=False)  # the re-check before writing
+                self.store.release_staged()
+        self._add_flush(report, flush(self.client, self.store))
 
     # -- pull -------------------------------------------------------------------
 

@@ -63,6 +63,7 @@ def decide(lead: Lead, rules: RuleSet, last_written: Mapping[str, Any], now: dat
         input_hash=hashed,
         rules_version=rules.version,
         changes=changes,
+        previous={name: lead.get(name) for name in changes},
         reasons=outcome.contributions,
         summary=summary,
         skipped=skipped,

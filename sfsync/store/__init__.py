@@ -31,11 +31,12 @@ from sfsync.store.tables import (
     RunRow,
     utcnow,
 )
+from sfsync.store.workers import Liveness
 
 __all__ = ["LeadState", "OutboxRow", "OutboxState", "RunRow", "Store"]
 
 IN_CHUNK = 500
-LIVE_STATES = (OutboxState.PENDING, OutboxState.SENDING)
+LIVE_STATES = (OutboxState.STAGED, OutboxState.PENDING, OutboxState.SENDING)
 
 
 def _chunks(items: Sequence[str], size: int = IN_CHUNK) -> Iterator[Sequence[str]]:
@@ -51,9 +52,11 @@ class Store:
         self.engine = make_engine(url)
         if upgrade:
             migrate(self.engine)
+        self.liveness = Liveness(self.engine)
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the worker's locks and the database connections."""
+        self.liveness.close()
         self.engine.dispose()
 
     @contextmanager
@@ -107,17 +110,45 @@ class Store:
             query = select(OutboxRow).where(OutboxRow.state == state).order_by(col(OutboxRow.id))
             return list(s.exec(query.limit(limit) if limit else query))
 
-    def mark_sending(self, rows: Sequence[OutboxRow]) -> None:
-        """Record that these rows are about to be sent (outcome unknown until recorded)."""
-        self._set_state([r.id for r in rows if r.id is not None], OutboxState.SENDING)
-
-    def _set_state(self, ids: Sequence[int], state: OutboxState) -> None:
+    def release_staged(self) -> int:
+        """Staged rows become sendable: call right after the re-check of changed leads."""
         with self.session() as s:
-            s.execute(
+            result = s.execute(
                 sa.update(OutboxRow)
-                .where(col(OutboxRow.id).in_(ids))
-                .values(state=state, updated_at=utcnow())
+                .where(col(OutboxRow.state) == OutboxState.STAGED)
+                .values(state=OutboxState.PENDING, updated_at=utcnow())
             )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def claim(self, limit: int) -> list[OutboxRow]:
+        """Take up to `limit` pending rows for sending, marked `sending` before they go out.
+
+        On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several workers claim at
+        once without ever claiming the same row.
+        """
+        with self.session() as s:
+            query = (
+                select(OutboxRow)
+                .where(col(OutboxRow.state) == OutboxState.PENDING)
+                .order_by(col(OutboxRow.id))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            rows = list(s.exec(query))
+            for row in rows:
+                row.state, row.claimed_by, row.updated_at = (
+                    OutboxState.SENDING,
+                    self.liveness.key,
+                    utcnow(),
+                )
+                s.add(row)
+            return rows
+
+    def orphaned_in_flight(self) -> list[OutboxRow]:
+        """Rows left `sending` by a worker that died: their outcome must be checked."""
+        rows = self.outbox(OutboxState.SENDING)
+        dead = {key for key in {r.claimed_by for r in rows} if self.liveness.is_dead(key)}
+        return [r for r in rows if r.claimed_by in dead]
 
     def record_results(
         self, rows: Sequence[OutboxRow], results: Sequence[WriteResult], max_attempts: int
@@ -272,6 +303,7 @@ def _enqueue(s: Session, run_id: str, row: DecisionRow, decision: Decision) -> i
             run_id=run_id,
             lead_id=decision.lead_id,
             patch=dict(decision.changes),
+            before=dict(decision.previous),
             patch_hash=decision.patch_hash,
             rules_version=decision.rules_version,
             base_stamp=decision.base_stamp,

@@ -46,8 +46,10 @@ def _json(**kw: Any) -> Any:
 
 
 class OutboxState(StrEnum):
-    """Life of an outbox row: pending → sending → done | dead (| superseded)."""
+    """Life of an outbox row: staged → pending → sending → done | dead (| superseded)."""
 
+    # Decided, waiting for the re-check that makes sure nobody changed the lead since.
+    STAGED = "staged"
     PENDING = "pending"
     SENDING = "sending"  # handed to the org; outcome unknown until recorded
     DONE = "done"
@@ -114,17 +116,35 @@ class OutboxRow(SQLModel, table=True):
     run_id: str = Field(max_length=36)
     lead_id: str = Field(index=True, max_length=18)
     sobject: str = Field(default="Lead", max_length=40)
+    kind: str = Field(default="update", max_length=16)
     patch: dict[str, Any] = _json(default_factory=dict)
+    # The values the patch replaces, as read when deciding (undo restores them).
+    before: dict[str, Any] = _json(default_factory=dict)
+    # What the org answered beyond success (e.g. ids of records a conversion created).
+    result: dict[str, Any] | None = _json(default=None)
     patch_hash: str = Field(max_length=64)
     rules_version: str = Field(max_length=32)
     base_stamp: datetime = _dt()
-    state: str = Field(default=OutboxState.PENDING, max_length=16)
+    state: str = Field(default=OutboxState.STAGED, max_length=16)
+    # The worker (its liveness key) that is sending the row.
+    claimed_by: int | None = Field(default=None, sa_type=sa.BigInteger)
     attempts: int = 0
     error_code: str | None = Field(default=None, max_length=80)
     error_message: str | None = Field(default=None)
     error_fields: list[str] = _json(default_factory=list)
     created_at: datetime = _dt(default_factory=utcnow)
     updated_at: datetime = _dt(default_factory=utcnow)
+
+
+class Lease(SQLModel, table=True):
+    """Who may pull right now: one holder at a time, taken over when it stops renewing."""
+
+    __tablename__ = "sfsync_lease"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=64)
+    expires_at: datetime = _dt()
+    heartbeat_at: datetime = _dt(default_factory=utcnow)
 
 
 class RunRow(SQLModel, table=True):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
 from sfsync.emulator.faults import FaultPlan
+from sfsync.emulator.org import Org
+from sfsync.emulator.schema import OrgSchema
 from sfsync.emulator.seed import SeededOrg
 from sfsync.emulator.server import Emulator
 from sfsync.emulator.settings import ValidationRule
@@ -100,3 +103,31 @@ def test_dead_cursor_and_short_pages_restart_the_pull_from_the_watermark(
     assert any((c.records or 0) < 2000 for c in pages[:-1])
     assert report.written > 2000
     assert_scored(seeded.org)
+
+
+def _shrink_lead_field(org: Org, **changes: object) -> None:
+    """An admin changes the org's Lead schema after sfsync read its describe."""
+    lead = org.schema.objects["Lead"]
+    fields = [replace(lead.fields[name], **{k: v}) for name, (k, v) in changes.items()]
+    objects = {**org.schema.objects, "Lead": lead.with_fields(fields)}
+    org.schema = OrgSchema(objects=objects)
+
+
+def test_bad_picklist_and_too_long_values_are_dead_lettered_with_their_codes(
+    seeded: SeededOrg, emulator: Emulator, make_worker: Callable[..., Worker]
+) -> None:
+    worker = make_worker()
+    worker.job.prepare()  # the describe is read now; the org changes after
+    _shrink_lead_field(
+        seeded.org,
+        Rating=("picklist", ("Warm", "Cold")),
+        Score_Reason__c=("length", 12),
+    )
+
+    report = worker.job.run_once()
+
+    dead = worker.store.outbox(OutboxState.DEAD)
+    codes = {d.error_code for d in dead}
+    assert codes == {"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "STRING_TOO_LONG"}
+    assert report.rejected == len(dead) > 0 and report.written == 0
+    assert all(d.error_message for d in dead)

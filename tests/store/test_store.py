@@ -48,12 +48,13 @@ def page(
     store: Store, *decisions: Decision, cursor: datetime | None = None, run: str = "run-1"
 ) -> int:
     leads = [lead(d.lead_id, d.base_stamp) for d in decisions]
-    return store.record_page(run, leads, decisions, (CURSOR, cursor) if cursor else None)
+    queued = store.record_page(run, leads, decisions, (CURSOR, cursor) if cursor else None)
+    store.release_staged()  # as the job does once its re-check found nothing newer
+    return queued
 
 
 def send(store: Store, outcome: WriteOutcome, max_attempts: int = 8, **extra: Any) -> OutboxRow:
-    (row,) = store.outbox(OutboxState.PENDING)
-    store.mark_sending([row])
+    (row,) = store.claim(10)
     assert [r.id for r in store.outbox(OutboxState.SENDING)] == [row.id]
     store.record_results([row], [WriteResult(row.lead_id, outcome, **extra)], max_attempts)
     return row
@@ -174,7 +175,7 @@ def test_a_newer_decision_supersedes_the_live_row(store: Store) -> None:
             other.rules_version,
             other.base_stamp,
         )
-    store.mark_sending([row])
+    assert [r.id for r in store.claim(10)] == [row.id]
     assert page(store, decision(changes={"Rating": "Hot"}, stamp=at(2))) == 1
     assert store.outbox_counts() == {"pending": 1, "superseded": 4}
     assert page(store, decision(changes={}, stamp=at(3))) == 0
@@ -234,15 +235,14 @@ def test_results_for_rows_not_in_flight_are_ignored(store: Store) -> None:
     (row,) = store.outbox(OutboxState.PENDING)
     store.record_results([row], [WriteResult(LEAD_A, WriteOutcome.WRITTEN)], 8)
     assert store.outbox_counts() == {"pending": 1}
-    store.mark_sending([row])
+    assert [r.id for r in store.claim(10)] == [row.id]
     store.record_results([row], [], 8)
     assert store.outbox_counts() == {"sending": 1}
 
 
 def test_retry_dead_puts_rows_back(store: Store) -> None:
     page(store, decision(LEAD_A), decision(LEAD_B), decision(LEAD_C))
-    rows = store.outbox(OutboxState.PENDING)
-    store.mark_sending(rows)
+    rows = store.claim(10)
     results = [WriteResult(r.lead_id, WriteOutcome.REJECTED, "STRING_TOO_LONG") for r in rows]
     store.record_results(rows, results, 8)
     assert store.outbox_counts() == {"dead": 3}
@@ -259,8 +259,7 @@ def test_retry_dead_puts_rows_back(store: Store) -> None:
 
 def test_resolve_in_flight(store: Store) -> None:
     page(store, decision(LEAD_A), decision(LEAD_B), decision(LEAD_C))
-    rows = store.outbox(OutboxState.PENDING)
-    store.mark_sending(rows)
+    rows = store.claim(10)
     states = [OutboxState.DONE, OutboxState.SUPERSEDED, OutboxState.PENDING]
     for row, state in zip(rows, states, strict=True):
         store.resolve_in_flight(row, state)

@@ -1,0 +1,214 @@
+"""The status server: /healthz, /readyz, /metrics and the status page at /, read-only.
+
+Standard library only (`ThreadingHTTPServer`): four GET routes do not need a
+framework. It binds 127.0.0.1 unless configured otherwise, answers every
+method but GET with 405, and, while bound to loopback, refuses requests whose
+Host is not a loopback name (a web page elsewhere cannot read it through DNS
+rebinding). Errors are answered without their text: a driver's message may
+name the database host or user.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from sfsync.errors import ConfigError
+from sfsync.service.health import health, readiness
+from sfsync.service.metrics import Metrics
+from sfsync.service.page import collect, status_page
+from sfsync.service.settings import DEFAULT_STATUS_HOST, DEFAULT_STATUS_PORT
+from sfsync.store import Store
+from sfsync.store.tables import utcnow
+
+log = structlog.get_logger("sfsync.service.http")
+
+HTML = "text/html; charset=utf-8"
+TEXT = "text/plain; charset=utf-8"
+JSON = "application/json"
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+# No scripts, no remote anything; inline CSS for the page's own style only.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+
+
+@dataclass(frozen=True)
+class Response:
+    """What a route answers."""
+
+    status: HTTPStatus
+    content_type: str
+    body: bytes
+
+
+def _text(status: HTTPStatus, text: str) -> Response:
+    return Response(status, TEXT, (text + "\n").encode())
+
+
+def _json(status: HTTPStatus, data: dict[str, object]) -> Response:
+    return Response(status, JSON, json.dumps(data).encode())
+
+
+@dataclass
+class StatusApp:
+    """The routes, over one store and one metrics registry."""
+
+    store: Store
+    metrics: Metrics
+    max_age: timedelta
+    clock: Callable[[], datetime] = utcnow
+    routes: dict[str, Callable[[], Response]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.routes = {
+            "/healthz": self.healthz,
+            "/readyz": self.readyz,
+            "/metrics": self.metrics_text,
+            "/": self.index,
+        }
+
+    def answer(self, path: str) -> Response:
+        """Route a GET; a store failure is a 503 that says only that."""
+        route = self.routes.get(path.split("?", 1)[0])
+        if route is None:
+            return _text(HTTPStatus.NOT_FOUND, "not found")
+        try:
+            return route()
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("sfsync.service.store_unreachable", path=path, error=type(exc).__name__)
+            return _text(HTTPStatus.SERVICE_UNAVAILABLE, "the state store did not answer")
+
+    def healthz(self) -> Response:
+        """Liveness: the process answers. (`sfsync health` judges the worker's cycles.)"""
+        return _text(HTTPStatus.OK, "ok")
+
+    def readyz(self) -> Response:
+        """Readiness: the store answers and the last cycle did not fail."""
+        ready = readiness(self.store)
+        verdict = health(self.store, self.max_age, self.clock())
+        status = HTTPStatus.OK if ready.ready else HTTPStatus.SERVICE_UNAVAILABLE
+        return _json(status, {"ready": ready.ready, "reason": ready.reason, **verdict.as_dict()})
+
+    def metrics_text(self) -> Response:
+        """Prometheus text exposition."""
+        return Response(HTTPStatus.OK, CONTENT_TYPE_LATEST, self.metrics.exposition())
+
+    def index(self) -> Response:
+        """The status page."""
+        page = status_page(collect(self.store, self.max_age, self.clock()))
+        return Response(HTTPStatus.OK, HTML, page.encode())
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Serves a StatusApp; `app` and `loopback` are set on a subclass per server."""
+
+    app: StatusApp
+    loopback: bool
+    server_version = "sfsync-status"
+    sys_version = ""
+
+    def do_GET(self) -> None:
+        if self.loopback and not _loopback_host(self.headers.get("Host")):
+            self._send(_text(HTTPStatus.MISDIRECTED_REQUEST, "use a loopback host name"))
+            return
+        self._send(self.app.answer(self.path))
+
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # Every other method (POST, HEAD, PUT, DELETE, even made-up ones): 405, not 501.
+        if name.startswith("do_"):
+            return self._not_allowed
+        raise AttributeError(name)
+
+    def _not_allowed(self) -> None:
+        self._send(_text(HTTPStatus.METHOD_NOT_ALLOWED, "read-only: GET only"), allow="GET")
+
+    def _send(self, response: Response, allow: str | None = None) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("Referrer-Policy", "no-referrer")
+        if allow:
+            self.send_header("Allow", allow)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("sfsync.service.request", method=self.command, path=self.path.split("?", 1)[0])
+
+
+def _loopback_host(header: str | None) -> bool:
+    """Is the Host header a loopback name? Absent (HTTP/1.0 tools) counts as yes."""
+    if not header:
+        return True
+    host = header.rsplit(":", 1)[0] if not header.endswith("]") else header
+    return host.strip("[]").lower() in LOOPBACK_NAMES
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class StatusServer:
+    """A ThreadingHTTPServer for a StatusApp, run in a thread (`start`) or in front (`serve`)."""
+
+    def __init__(
+        self, app: StatusApp, host: str = DEFAULT_STATUS_HOST, port: int = DEFAULT_STATUS_PORT
+    ) -> None:
+        handler = type("Handler", (_Handler,), {"app": app, "loopback": _is_loopback(host)})
+        try:
+            self.httpd = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            raise ConfigError(
+                f"status server cannot listen on {host}:{port}: {exc.strerror}"
+                " (set SFSYNC_STATUS_HOST / SFSYNC_STATUS_PORT; port 0 switches it off)"
+            ) from None
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Where it listens, e.g. http://127.0.0.1:9731."""
+        address, port = self.httpd.server_address[:2]
+        host = address.decode() if isinstance(address, bytes) else str(address)
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}"
+
+    def start(self) -> StatusServer:
+        """Serve in a background thread (beside the worker's scheduler)."""
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, name="sfsync-status", daemon=True
+        )
+        self._thread.start()
+        log.info("sfsync.service.listening", url=self.url)
+        return self
+
+    def close(self) -> None:
+        """Stop serving and release the socket."""
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self.httpd.server_close()
+
+    def __enter__(self) -> StatusServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
