@@ -7,6 +7,7 @@ sfsync adds what that recorder leaves out and a replay needs:
 
 - `request_body` and `request_headers` (a short allow-list) on each entry:
   the Collections PATCH bodies are the writes a replay compares against;
+- `query`, the URL's query string decoded (the SOQL), for readers only;
 - `error` on an entry whose request got no answer (a dropped connection);
 - a `sfsync:` header (where and how the run was made) written first, and an
   `outcome:` footer written last.
@@ -25,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 import yaml
@@ -133,6 +134,7 @@ def _entry(exchange: Exchange) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "method": exchange.method,
         "url": exchange.url,
+        **_query(exchange.url),
         "status": exchange.status,
         "content_type": exchange.content_type or "text/plain",
         "headers": dict(exchange.headers),
@@ -202,6 +204,12 @@ def exchange_of(
 
 def _kept(name: str, allowed: tuple[str, ...]) -> bool:
     return name.lower() in {a.lower() for a in allowed}
+
+
+def _query(url: str) -> dict[str, Any]:
+    """The URL's query decoded, for readers only (replays match on `url`)."""
+    pairs = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    return {"query": dict(pairs)} if pairs else {}
 
 
 def _request_body(body: Any) -> Any:

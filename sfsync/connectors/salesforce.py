@@ -118,12 +118,30 @@ class SalesforceClient:
         """The client, after checking that the API budget allows one more call."""
         usage = self.meter.latest
         share = self.settings.sfsync_api_budget_share
-        if usage is not None and usage.share >= share:
+        if usage is not None and self.over_budget():
             raise ApiLimitReached(
                 f"API budget reached: {usage.used}/{usage.limit} calls used, "
                 f"sfsync may use {share:.0%} of the daily allowance (SFSYNC_API_BUDGET_SHARE)"
             )
         return self._client()
+
+    def refresh_usage(self) -> ApiUsage | None:
+        """Ask the org for today's usage (`GET limits`), even past the budget.
+
+        The budget check reads the last `Sforce-Limit-Info` seen; after a pause
+        that figure is stale, and only a call can tell whether usage fell.
+        """
+        body = self.caller.call("limits", lambda: self._client().restful("limits"))
+        daily = body.get("DailyApiRequests") if isinstance(body, dict) else None
+        if isinstance(daily, dict) and "Max" in daily and "Remaining" in daily:
+            used = int(daily["Max"]) - int(daily["Remaining"])
+            self.meter.latest = ApiUsage(used=used, limit=int(daily["Max"]))
+        return self.meter.latest
+
+    def over_budget(self) -> bool:
+        """Whether the last known usage is at or above sfsync's share of the allowance."""
+        usage = self.meter.latest
+        return usage is not None and usage.share >= self.settings.sfsync_api_budget_share
 
     # -- reads --------------------------------------------------------------
 

@@ -155,9 +155,8 @@ def _plan(org: Org, request: LeadConvert) -> _Plan:
     owner_id = _owner(org, request.owner_id, lead)
     account = _optional(org, "Account", request.account_id, "accountId")
     contact = _belonging(org, "Contact", request.contact_id, "contactId", account)
+    _check_opportunity_request(request)
     opportunity = _belonging(org, "Opportunity", request.opportunity_id, "opportunityId", account)
-    if opportunity is not None:
-        _check_opportunity_request(request)
     return _Plan(request, lead, status, owner_id, account, contact, opportunity)
 
 
@@ -218,6 +217,9 @@ def _belonging(
 
 
 def _check_opportunity_request(request: LeadConvert) -> None:
+    """An existing opportunity excludes naming a new one, or asking for none."""
+    if request.opportunity_id is None:
+        return
     if request.opportunity_name is not None:
         raise Refused(errors.opportunity_conflict("opportunityName"))
     if request.do_not_create_opportunity:

@@ -19,7 +19,7 @@ from sfsync.errors import ApiLimitReached, AuthError, ConfigError, SfsyncError
 from sfsync.jobs.sync import SyncJob
 
 log = structlog.get_logger("sfsync.daemon")
-JITTER_SECONDS = 5
+MAX_JITTER_SECONDS = 5.0
 
 
 def run_daemon(job: SyncJob, interval_seconds: int) -> None:
@@ -52,7 +52,8 @@ def run_daemon(job: SyncJob, interval_seconds: int) -> None:
         cycle,
         "interval",
         seconds=interval_seconds,
-        jitter=JITTER_SECONDS,
+        # Spread workers that start together; never more than a tenth of the interval.
+        jitter=min(MAX_JITTER_SECONDS, interval_seconds / 10),
         max_instances=1,
         coalesce=True,
         next_run_time=_now(),

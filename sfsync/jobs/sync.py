@@ -108,6 +108,8 @@ class SyncJob:
         return report
 
     def _cycle(self, report: CycleReport) -> None:
+        if self.client.over_budget():
+            self.client.refresh_usage()  # usage may have fallen since the last cycle
         self.prepare()
         me = self._me = self.client.integration_user_id()
         if report.dry_run:

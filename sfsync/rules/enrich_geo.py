@@ -60,7 +60,7 @@ def build_geo_index(country_aliases: str = "", state_aliases: str = "") -> GeoIn
     by_code = {c.alpha_2: Country(c.alpha_2, c.name) for c in pycountry.countries}
     countries = dict(_pycountry_spellings(by_code))
     for alias, code in _country_alias_rows(country_aliases, by_code):
-        countries[fold_key(alias)] = by_code[code]
+        countries[fold_key(alias) or alias] = by_code[code]
     states = dict(_pycountry_states())
     for key, state in _state_alias_rows(state_aliases, states):
         states[key] = state
@@ -96,7 +96,7 @@ def _pycountry_spellings(by_code: dict[str, Country]) -> Iterator[tuple[str, Cou
         country = by_code[record.alpha_2]
         for attr in ("alpha_2", "alpha_3", "name", "official_name", "common_name"):
             spelling = getattr(record, attr, None)
-            if spelling:
+            if spelling and fold_key(spelling):
                 yield fold_key(spelling), country
         flag = getattr(record, "flag", None)
         if flag:
@@ -126,7 +126,7 @@ def _name_variants(name: str) -> Iterator[str]:
 
 def _country_alias_rows(text: str, by_code: dict[str, Country]) -> Iterator[tuple[str, str]]:
     for line, row in csv_rows(text, "country aliases", ("alias", "code")):
-        alias, code = row["alias"].strip(), row["code"].strip().upper()
+        alias, code = row["alias"], row["code"].upper()
         if code not in by_code:
             raise ConfigError(f"country aliases:{line}: code {code!r} is not an ISO country")
         yield alias, code
@@ -137,7 +137,7 @@ def _state_alias_rows(
 ) -> Iterator[tuple[tuple[str, str], State]]:
     by_iso = {s.iso: s for s in states.values()}
     for line, row in csv_rows(text, "state aliases", ("country", "alias", "code")):
-        iso = f"{row['country'].strip().upper()}-{row['code'].strip().upper()}"
+        iso = f"{row['country'].upper()}-{row['code'].upper()}"
         if iso not in by_iso:
             raise ConfigError(f"state aliases:{line}: {iso!r} is not an ISO 3166-2 code")
-        yield (by_iso[iso].iso.split("-", 1)[0], fold_key(row["alias"])), by_iso[iso]
+        yield (row["country"].upper(), fold_key(row["alias"])), by_iso[iso]

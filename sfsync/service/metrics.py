@@ -34,7 +34,7 @@ log = structlog.get_logger("sfsync.service.metrics")
 CYCLE_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
 # From seconds (a lead changed just before a cycle) to a day (dead letter retried by hand).
 LAG_BUCKETS = (10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600)
-QUEUED_STATES = (OutboxState.PENDING, OutboxState.SENDING)
+QUEUED_STATES = (OutboxState.STAGED, OutboxState.PENDING, OutboxState.SENDING)
 
 
 class Metrics:

@@ -12,12 +12,22 @@ SQLite keeps one worker by design: there, the only live worker is this one.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 import sqlalchemy as sa
 
-# A fixed key for the pull lease (any 63-bit number no worker key will draw twice).
-PULL_LEASE_KEY = 0x5F5F_5359_4E43_0001
+PULL_LEASE_NAME = "sfsync.pull"
+
+
+def lease_key(name: str, schema: str) -> int:
+    """A 63-bit advisory-lock key for a lease in one schema.
+
+    Advisory locks are per database, not per schema: two deployments sharing a
+    database in different schemas must not share a lease.
+    """
+    digest = hashlib.sha256(f"{schema}\0{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 class Liveness:
@@ -28,10 +38,13 @@ class Liveness:
         self._postgres = engine.dialect.name == "postgresql"
         self._conn: sa.Connection | None = None
         self._holds_pull = False
+        self._pull_key = 0
         if self._postgres:
             self._conn = engine.connect()
             self._conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
+            schema = self._conn.execute(sa.text("SELECT current_schema()")).scalar()
             self._conn.commit()
+            self._pull_key = lease_key(PULL_LEASE_NAME, str(schema))
 
     def close(self) -> None:
         """Release every lock this worker holds (its connection closes)."""
@@ -57,7 +70,7 @@ class Liveness:
         """Take (or keep) the right to pull; False while another live worker has it."""
         if self._conn is None or self._holds_pull:
             return True
-        self._holds_pull = self._try_lock(PULL_LEASE_KEY)
+        self._holds_pull = self._try_lock(self._pull_key)
         return self._holds_pull
 
     def _try_lock(self, key: int) -> bool:

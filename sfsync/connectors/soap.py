@@ -1,0 +1,227 @@
+"""sfsync's own small SOAP client: lead conversion through the partner API's `convertLead`.
+
+simple-salesforce has no SOAP calls besides login, and Salesforce's REST API
+has no lead conversion (shared/SALESFORCE.md §4). The call goes through the
+worker's `SalesforceSession` (timeouts, client id, usage tracking) and its
+`RetryingCaller` (backoff, one token renewal on INVALID_SESSION_ID).
+
+THE CONTRACT on retries. A conversion is not idempotent: sent twice, the
+second is refused (CANNOT_UPDATE_CONVERTED_LEAD) and would hide the first's
+success. So a call is retried only when the org provably did not run it: a
+SOAP fault (the call is refused as a whole), a 503, a connection that was
+never opened. When the request may have run but its answer was lost
+(dropped connection, read timeout, a gateway's 5xx page) or cannot be read,
+the leads come back as RETRY with `error_code` OUTCOME_UNKNOWN or
+UNREADABLE_RESPONSE (`ConvertResult.needs_check`) and are never resent here.
+`convert_leads(..., recheck=query)` then re-reads those leads and reports
+each as converted (WRITTEN, with the ids the lead now carries) or as
+NOT_APPLIED (RETRY: safe to send again); without `recheck`, the caller must
+re-read them before sending them again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+import requests
+import structlog
+import urllib3.exceptions
+
+from sfsync.connectors.retry import RetryingCaller
+from sfsync.connectors.soap_xml import (
+    ConvertResult,
+    LeadConvert,
+    convert_envelope,
+    parse_convert_response,
+    raise_for_fault,
+    result_without_answer,
+)
+from sfsync.connectors.soql import by_ids_query
+from sfsync.errors import SfsyncError, TransientError
+from sfsync.models import WriteOutcome
+
+__all__ = [
+    "CHECK_CODES",
+    "MAX_CONVERTS_PER_CALL",
+    "NOT_APPLIED",
+    "NOT_SENT",
+    "OUTCOME_UNKNOWN",
+    "UNREADABLE_RESPONSE",
+    "ConvertResult",
+    "LeadConvert",
+    "convert_envelope",
+    "convert_leads",
+    "parse_convert_response",
+    "raise_for_fault",
+    "recheck_query",
+    "resolve_unknown",
+]
+
+log = structlog.get_logger("sfsync.salesforce")
+
+# Salesforce documents 100 per Apex convertLead call; SOAP has no published limit. [INF]
+MAX_CONVERTS_PER_CALL: Final = 100
+OUTCOME_UNKNOWN: Final = "OUTCOME_UNKNOWN"
+UNREADABLE_RESPONSE: Final = "UNREADABLE_RESPONSE"
+NOT_SENT: Final = "NOT_SENT"
+NOT_APPLIED: Final = "NOT_APPLIED"
+CHECK_CODES: Final = frozenset({OUTCOME_UNKNOWN, UNREADABLE_RESPONSE})
+SOAP_HEADERS: Final = {"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'}
+RECHECK_FIELDS: Final = (
+    "Id", "IsConverted", "ConvertedAccountId", "ConvertedContactId", "ConvertedOpportunityId",
+)  # fmt: skip
+
+Recheck = Callable[[str], Sequence[Mapping[str, Any]]]
+
+
+def soap_url(instance_url: str, api_version: str) -> str:
+    """The partner API endpoint: `https://<instance>/services/Soap/u/<version>`."""
+    return f"{instance_url.rstrip('/')}/services/Soap/u/{api_version}"
+
+
+def convert_leads(
+    session: requests.Session,
+    caller: RetryingCaller,
+    instance_url: str,
+    api_version: str,
+    token_getter: Callable[[], str],
+    converts: Sequence[LeadConvert],
+    *,
+    client_name: str,
+    recheck: Recheck | None = None,
+) -> list[ConvertResult]:
+    """Convert leads, `MAX_CONVERTS_PER_CALL` a call; one result per lead, in input order.
+
+    `token_getter` is asked for the session id before every attempt, so a
+    renewed token is used after INVALID_SESSION_ID. An error that stops a
+    later call (API budget, credentials) does not lose the earlier calls'
+    results: the leads not sent come back as NOT_SENT; it is raised only when
+    nothing was sent. See the module docstring for unknown outcomes.
+    """
+    url = soap_url(instance_url, api_version)
+    results: list[ConvertResult] = []
+    for start in range(0, len(converts), MAX_CONVERTS_PER_CALL):
+        batch = converts[start : start + MAX_CONVERTS_PER_CALL]
+        try:
+            results += _convert_batch(session, caller, url, token_getter, batch, client_name)
+        except SfsyncError as exc:
+            if not results:
+                raise
+            log.warning("sfsync.salesforce.convert_interrupted", error=str(exc))
+            rest = converts[start:]
+            results += [result_without_answer(c.lead_id, NOT_SENT, "not sent") for c in rest]
+            break
+    if recheck is not None:
+        results = _recheck(results, recheck)
+    return results
+
+
+def _convert_batch(
+    session: requests.Session,
+    caller: RetryingCaller,
+    url: str,
+    token_getter: Callable[[], str],
+    batch: Sequence[LeadConvert],
+    client_name: str,
+) -> list[ConvertResult]:
+    def attempt() -> bytes | None:
+        body = convert_envelope(token_getter(), batch, client_name)
+        return _post(session, url, body)
+
+    lead_ids = [c.lead_id for c in batch]
+    answer = caller.call("soap.convertLead", attempt)
+    if answer is None:
+        log.warning("sfsync.salesforce.convert_outcome_unknown", leads=len(batch))
+        message = "the org's answer was lost; re-read the lead before converting it again"
+        return [result_without_answer(i, OUTCOME_UNKNOWN, message) for i in lead_ids]
+    return parse_convert_response(answer, lead_ids)
+
+
+def _post(session: requests.Session, url: str, body: bytes) -> bytes | None:
+    """The answer's body; None when the org may have run the call but its answer is lost."""
+    try:
+        response = session.post(url, data=body, headers=SOAP_HEADERS)
+    except requests.RequestException as exc:
+        if _never_sent(exc):
+            raise TransientError(f"convertLead: no connection ({type(exc).__name__})") from None
+        return None
+    if response.status_code == 200:
+        return response.content
+    raise_for_fault(response.status_code, response.content)
+    return None
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached the org: no connection was ever made."""
+    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
+        return True
+    if not isinstance(exc, requests.ConnectionError):
+        return False
+    return any(isinstance(cause, urllib3.exceptions.NewConnectionError) for cause in _causes(exc))
+
+
+def _causes(exc: BaseException, depth: int = 6) -> list[BaseException]:
+    """`exc` and what it wraps: its cause, context, exception arguments and urllib3 `reason`."""
+    found: list[BaseException] = [exc]
+    if depth == 0:
+        return found
+    inner = [exc.__cause__, exc.__context__, getattr(exc, "reason", None), *exc.args]
+    for item in inner:
+        if isinstance(item, BaseException) and item is not exc:
+            found += _causes(item, depth - 1)
+    return found
+
+
+# -- after an unknown outcome --------------------------------------------------------
+
+
+def recheck_query(lead_ids: Sequence[str]) -> str:
+    """The SOQL that tells whether these leads are converted (≤100 ids fit one WHERE)."""
+    return by_ids_query("Lead", RECHECK_FIELDS, lead_ids)
+
+
+def resolve_unknown(
+    results: Sequence[ConvertResult], records: Sequence[Mapping[str, Any]]
+) -> list[ConvertResult]:
+    """Results whose outcome was unknown, settled by the leads as the org now has them.
+
+    A converted lead is WRITTEN with the ids it carries (whoever converted it,
+    the job's goal is met); any other lead is RETRY with NOT_APPLIED: a
+    conversion is atomic, so nothing of it was written and sending it again is safe.
+    """
+    by_id = {_id15(str(r.get("Id", ""))): r for r in records}
+    return [_settle(r, by_id.get(_id15(r.lead_id))) if r.needs_check else r for r in results]
+
+
+def _settle(result: ConvertResult, record: Mapping[str, Any] | None) -> ConvertResult:
+    if record is None or not record.get("IsConverted"):
+        return result_without_answer(result.lead_id, NOT_APPLIED, "the lead is not converted")
+    return ConvertResult(
+        lead_id=result.lead_id,
+        outcome=WriteOutcome.WRITTEN,
+        account_id=record.get("ConvertedAccountId"),
+        contact_id=record.get("ConvertedContactId"),
+        opportunity_id=record.get("ConvertedOpportunityId"),
+    )
+
+
+def _recheck(results: list[ConvertResult], recheck: Recheck) -> list[ConvertResult]:
+    unsure = [r.lead_id for r in results if r.needs_check]
+    if not unsure:
+        return results
+    records: list[Mapping[str, Any]] = []
+    for start in range(0, len(unsure), MAX_CONVERTS_PER_CALL):
+        records += recheck(recheck_query(unsure[start : start + MAX_CONVERTS_PER_CALL]))
+    log.info("sfsync.salesforce.convert_rechecked", leads=len(unsure))
+    return resolve_unknown(results, records)
+
+
+_ID15 = re.compile(r"^[a-zA-Z0-9]{15}")
+
+
+def _id15(value: str) -> str:
+    """The case-sensitive 15-character body of an id, so 15- and 18-character forms match."""
+    match = _ID15.match(value)
+    return match.group(0) if match else value

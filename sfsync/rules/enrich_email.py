@@ -1,0 +1,123 @@
+"""What an e-mail address says about a lead: who hosts it, and whether a person reads it.
+
+A free-mail address (gmail.com) says nothing about the employer; a
+disposable one (mailinator.com) says the person does not want to be reached;
+a role address (info@, sales@) reaches a shared inbox, not a buyer. Scoring,
+grading and disqualification read these flags, so they are computed once here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sfsync.rules.enrich_text import clean_text, domain_candidates
+
+# RFC 5321 limits: 64 for the local part, 254 for the whole path.
+MAX_LOCAL, MAX_ADDRESS = 64, 254
+_LOCAL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"(?:{_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}})")
+_WORD_BREAK = re.compile(r"[.\-_]")
+_WRAPPERS = "<>\"' ,;"
+
+
+@dataclass(frozen=True)
+class EmailLists:
+    """The domain and prefix lists e-mail analysis needs, loaded once and passed in."""
+
+    free_mail: frozenset[str]
+    disposable: frozenset[str]
+    role_prefixes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class EmailFacts:
+    """An address, normalised, with what it tells; `address` is None when it is not valid."""
+
+    address: str | None
+    domain: str | None
+    free: bool = False
+    disposable: bool = False
+    role: bool = False
+    # False when the field was blank: "no address" is not "a bad address".
+    present: bool = True
+
+    @property
+    def valid(self) -> bool:
+        """Whether the value is a usable address at all."""
+        return self.address is not None
+
+    @property
+    def corporate_domain(self) -> str | None:
+        """The domain when it can stand for the lead's employer (not free-mail or disposable)."""
+        return None if (self.free or self.disposable) else self.domain
+
+    def describe(self) -> str:
+        """One line for `sfsync explain`."""
+        if self.address is None:
+            return "not a valid e-mail address" if self.present else "no e-mail address"
+        kinds = [n for n, on in (("free-mail", self.free), ("disposable", self.disposable),
+                                 ("role address", self.role)) if on]  # fmt: skip
+        return f"{self.address}: " + (", ".join(kinds) if kinds else "personal, corporate domain")
+
+
+NO_EMAIL = EmailFacts(address=None, domain=None, present=False)
+INVALID_EMAIL = EmailFacts(address=None, domain=None)
+
+
+def analyse_email(value: object, lists: EmailLists) -> EmailFacts:
+    """Normalise an Email field value and flag free-mail, disposable and role addresses.
+
+    The whole address is lower-cased: mailbox providers treat the local part
+    case-insensitively in practice, and duplicate matching needs one form.
+    """
+    if value is None or value == "":
+        return NO_EMAIL
+    address = normalise_address(value)
+    if address is None:
+        return INVALID_EMAIL if clean_text(value, 1) else NO_EMAIL
+    local, domain = address.rsplit("@", 1)
+    free = _listed(domain, lists.free_mail)
+    return EmailFacts(
+        address=address,
+        domain=domain,
+        free=free,
+        disposable=not free and _listed(domain, lists.disposable),
+        role=is_role(local, lists.role_prefixes),
+    )
+
+
+def normalise_address(value: object) -> str | None:
+    """The address in lower case without "mailto:", display name or brackets; None if invalid."""
+    text = clean_text(value, MAX_ADDRESS + 200).casefold()
+    if "<" in text and text.endswith(">"):
+        text = text.rsplit("<", 1)[1]
+    text = text.removeprefix("mailto:").strip(_WRAPPERS).rstrip(".")
+    if len(text) > MAX_ADDRESS or text.count("@") != 1:
+        return None
+    local, domain = text.split("@")
+    ascii_domain = _ascii_domain(domain)
+    if len(local) > MAX_LOCAL or ascii_domain is None or not _LOCAL.fullmatch(local):
+        return None
+    return f"{local}@{domain}" if _DOMAIN.fullmatch(ascii_domain) else None
+
+
+def _ascii_domain(domain: str) -> str | None:
+    """The domain's ASCII (punycode) form, for validation; None when it cannot have one."""
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
+def is_role(local: str, prefixes: frozenset[str]) -> bool:
+    """Whether a local part names a shared mailbox: listed itself, or its first word is."""
+    local = local.split("+", 1)[0]
+    return local in prefixes or _WORD_BREAK.split(local, 1)[0] in prefixes
+
+
+def _listed(domain: str, listed: frozenset[str]) -> bool:
+    return any(candidate in listed for candidate in domain_candidates(domain))
