@@ -1,6 +1,7 @@
 # sfsync worker image: configuration only through the environment,
 # rules mounted at /app/mappings (SFSYNC_MAPPINGS), state in PostgreSQL
 # (SFSYNC_DATABASE_URL) or in /data/sfsync.db by default.
+# See docs/OPERATIONS.md for running it in production and scaling out.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,5 +20,13 @@ RUN pip install . \
 
 USER sfsync
 VOLUME ["/data"]
+# Status page, /metrics, /healthz, /readyz. The server binds 127.0.0.1 unless
+# SFSYNC_STATUS_HOST says otherwise: set it to 0.0.0.0 to publish the port.
+EXPOSE 9731
+# Unhealthy when no cycle has succeeded for SFSYNC_HEALTH_MAX_AGE seconds
+# (default 3 x SFSYNC_INTERVAL_SECONDS, at least 600). The start period leaves
+# room for a first cycle over a large backlog.
+HEALTHCHECK --interval=60s --timeout=15s --start-period=10m --retries=3 \
+  CMD ["sfsync", "health"]
 ENTRYPOINT ["sfsync"]
 CMD ["run"]

@@ -35,8 +35,8 @@ app = typer.Typer(
 app.add_typer(emulator_app, name="emulator")
 dead_letters_app = typer.Typer(help="Writes the org refused: list, retry or drop them.")
 app.add_typer(dead_letters_app, name="dead-letters")
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 log = structlog.get_logger("sfsync.cli")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -111,6 +111,42 @@ def status(
     store = Store(database_url())
     try:
         report.print_status(out, store, as_json=as_json)
+    finally:
+        store.close()
+
+
+@app.command()
+@exits_cleanly
+def check() -> None:
+    """Validate mappings/ and check them against the org's describe (fields, picklists)."""
+    from sfsync.jobs.check import check_mappings
+
+    settings = load_settings()
+    rules = load_rules(settings.sfsync_mappings)
+    client = SalesforceClient(settings)
+    try:
+        problems = check_mappings(settings.sfsync_mappings, rules, client.describe("Lead"))
+    finally:
+        client.close()
+    for problem in problems:
+        err.print(f"[red]✗[/] {problem}", highlight=False)
+    if problems:
+        raise typer.Exit(2)
+    out.print(f"✓ {settings.sfsync_mappings}: rules {rules.version} fit the org", highlight=False)
+
+
+@app.command()
+@exits_cleanly
+def explain(
+    lead_id: Annotated[str, typer.Argument(help="Lead id, 15 or 18 characters")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Why this lead got its score, rating and writes (reads only the state store)."""
+    from sfsync.explain import explanation, print_explanation
+
+    store = Store(database_url())
+    try:
+        print_explanation(out, explanation(store, lead_id), as_json=as_json)
     finally:
         store.close()
 

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 import typer
 from rich.console import Console
 
+from sfsync import logs
 from sfsync.errors import SfsyncError
 from sfsync.service import Metrics, StatusApp, StatusServer
 from sfsync.service.analytics import analyse
@@ -104,7 +105,10 @@ def serve_status_command(
     app = StatusApp(store, Metrics(store, worker=False), settings.max_age())
     try:
         with StatusServer(
-            app, host or settings.sfsync_status_host, _port(port, settings)
+            app,
+            host or settings.sfsync_status_host,
+            _port(port, settings),
+            settings.allowed_hosts(),
         ) as server:
             out.print(f"serving on {server.url}")
             _wait_for_signal()
@@ -163,3 +167,9 @@ def register(app: typer.Typer) -> None:
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 register(app)
+
+
+@app.callback()
+def _standalone() -> None:
+    """The service commands alone (the main `sfsync` app configures logging the same way)."""
+    logs.configure()

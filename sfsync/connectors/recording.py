@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 import yaml
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter
 
 from sfsync.connectors.redaction import Redactor
 from sfsync.errors import ConfigError
@@ -54,6 +54,8 @@ KEPT_REQUEST_HEADERS = (
     "Sforce-Query-Options",
     "SOAPAction",
 )
+# libyaml's loader when present: recordings run to a few hundred kilobytes.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 HEADER = "# sfsync recording: one cycle's HTTP requests and answers, secrets redacted.\n"
 HEADER += "# Format and replay: docs/REPLAY.md\n"
 
@@ -150,33 +152,38 @@ def _entry(exchange: Exchange) -> dict[str, Any]:
     return entry
 
 
-class RecordingAdapter(HTTPAdapter):
-    """A transport that sends as usual and hands each request and answer to a writer.
+class RecordingAdapter(BaseAdapter):
+    """A transport that hands each request and answer to a writer, sending through `inner`.
 
     Mounted on the client's session, it sees every call (token endpoint,
     REST, SOAP) with its request body, which `responses`' recorder drops.
+    It wraps the adapter it replaces, so the session's transport settings stay.
     """
 
-    def __init__(self, writer: RecordingWriter) -> None:
+    def __init__(self, writer: RecordingWriter, inner: BaseAdapter) -> None:
         super().__init__()
         self.writer = writer
+        self.inner = inner
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         try:
-            response = super().send(request, *args, **kwargs)
+            response = self.inner.send(request, *args, **kwargs)
         except requests.RequestException as exc:
             self.writer.add(exchange_of(request, None, error=type(exc).__name__))
             raise
         self.writer.add(exchange_of(request, response))
         return response
 
+    def close(self) -> None:
+        self.inner.close()
 
-def attach(session: requests.Session, writer: RecordingWriter) -> RecordingAdapter:
+
+def attach(session: requests.Session, writer: RecordingWriter) -> None:
     """Record every https/http call `session` makes from now on."""
-    adapter = RecordingAdapter(writer)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return adapter
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, RecordingAdapter(writer, session.get_adapter(prefix)))
 
 
 def exchange_of(
@@ -238,7 +245,7 @@ def readable_body(text: str) -> str:
 def load_recording(path: Path) -> Recording:
     """Read a recording; ConfigError (exit 2) when the file is missing or not one."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except OSError as exc:
         raise ConfigError(f"recording {path}: cannot be read: {exc.strerror}") from None
     except yaml.YAMLError as exc:

@@ -21,7 +21,6 @@ re-read them before sending them again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -31,9 +30,15 @@ import urllib3.exceptions
 
 from sfsync.connectors.retry import RetryingCaller
 from sfsync.connectors.soap_xml import (
+    CHECK_CODES,
+    NOT_APPLIED,
+    NOT_SENT,
+    OUTCOME_UNKNOWN,
+    UNREADABLE_RESPONSE,
     ConvertResult,
     LeadConvert,
     convert_envelope,
+    id15,
     parse_convert_response,
     raise_for_fault,
     result_without_answer,
@@ -63,11 +68,6 @@ log = structlog.get_logger("sfsync.salesforce")
 
 # Salesforce documents 100 per Apex convertLead call; SOAP has no published limit. [INF]
 MAX_CONVERTS_PER_CALL: Final = 100
-OUTCOME_UNKNOWN: Final = "OUTCOME_UNKNOWN"
-UNREADABLE_RESPONSE: Final = "UNREADABLE_RESPONSE"
-NOT_SENT: Final = "NOT_SENT"
-NOT_APPLIED: Final = "NOT_APPLIED"
-CHECK_CODES: Final = frozenset({OUTCOME_UNKNOWN, UNREADABLE_RESPONSE})
 SOAP_HEADERS: Final = {"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'}
 RECHECK_FIELDS: Final = (
     "Id", "IsConverted", "ConvertedAccountId", "ConvertedContactId", "ConvertedOpportunityId",
@@ -144,22 +144,22 @@ def _post(session: requests.Session, url: str, body: bytes) -> bytes | None:
     try:
         response = session.post(url, data=body, headers=SOAP_HEADERS)
     except requests.RequestException as exc:
-        if _never_sent(exc):
-            raise TransientError(f"convertLead: no connection ({type(exc).__name__})") from None
-        return None
+        if _may_have_run(exc):
+            return None
+        raise TransientError(f"convertLead: not sent ({type(exc).__name__})") from None
     if response.status_code == 200:
         return response.content
     raise_for_fault(response.status_code, response.content)
     return None
 
 
-def _never_sent(exc: requests.RequestException) -> bool:
-    """True when the request cannot have reached the org: no connection was ever made."""
+def _may_have_run(exc: requests.RequestException) -> bool:
+    """True when the org may have received the request: the connection was open when it failed."""
     if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
-        return True
-    if not isinstance(exc, requests.ConnectionError):
         return False
-    return any(isinstance(cause, urllib3.exceptions.NewConnectionError) for cause in _causes(exc))
+    if isinstance(exc, requests.ConnectionError):
+        return not any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in _causes(exc))
+    return isinstance(exc, requests.Timeout | requests.exceptions.ChunkedEncodingError)
 
 
 def _causes(exc: BaseException, depth: int = 6) -> list[BaseException]:
@@ -191,8 +191,8 @@ def resolve_unknown(
     the job's goal is met); any other lead is RETRY with NOT_APPLIED: a
     conversion is atomic, so nothing of it was written and sending it again is safe.
     """
-    by_id = {_id15(str(r.get("Id", ""))): r for r in records}
-    return [_settle(r, by_id.get(_id15(r.lead_id))) if r.needs_check else r for r in results]
+    by_id = {id15(str(r.get("Id", ""))): r for r in records}
+    return [_settle(r, by_id.get(id15(r.lead_id))) if r.needs_check else r for r in results]
 
 
 def _settle(result: ConvertResult, record: Mapping[str, Any] | None) -> ConvertResult:
@@ -212,16 +212,12 @@ def _recheck(results: list[ConvertResult], recheck: Recheck) -> list[ConvertResu
     if not unsure:
         return results
     records: list[Mapping[str, Any]] = []
-    for start in range(0, len(unsure), MAX_CONVERTS_PER_CALL):
-        records += recheck(recheck_query(unsure[start : start + MAX_CONVERTS_PER_CALL]))
+    try:
+        for start in range(0, len(unsure), MAX_CONVERTS_PER_CALL):
+            records += recheck(recheck_query(unsure[start : start + MAX_CONVERTS_PER_CALL]))
+    except SfsyncError as exc:
+        # The results still say "check first": nothing is lost, the caller re-reads later.
+        log.warning("sfsync.salesforce.convert_recheck_failed", error=str(exc))
+        return results
     log.info("sfsync.salesforce.convert_rechecked", leads=len(unsure))
     return resolve_unknown(results, records)
-
-
-_ID15 = re.compile(r"^[a-zA-Z0-9]{15}")
-
-
-def _id15(value: str) -> str:
-    """The case-sensitive 15-character body of an id, so 15- and 18-character forms match."""
-    match = _ID15.match(value)
-    return match.group(0) if match else value

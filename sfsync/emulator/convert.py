@@ -332,5 +332,5 @@ def _present(values: dict[str, Any]) -> dict[str, Any]:
 
 def _saved(result: SaveResult) -> str:
     if not result.success or result.id is None:
-        raise Refused(*result.errors)
+        raise Refused(*(result.errors or (OrgError("UNKNOWN_EXCEPTION", "the save failed"),)))
     return result.id

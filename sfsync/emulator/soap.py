@@ -13,8 +13,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from sfsync.emulator import soap_convert
 from sfsync.emulator.context import Call
+from sfsync.emulator.soap_convert import convert_lead
 from sfsync.emulator.soap_envelope import (
     ENVELOPE_NS,
     PARTNER_NS,
@@ -32,7 +32,7 @@ SOAP_PATH_RE = re.compile(r"^/services/Soap/u/(?P<version>\d+\.\d+)/?$")
 
 SoapOperation = Callable[[Call, ET.Element], Response]
 # Partner-API operations by element name.
-OPERATIONS: dict[str, SoapOperation] = {"convertLead": soap_convert.convert_lead}
+OPERATIONS: dict[str, SoapOperation] = {"convertLead": convert_lead}
 
 
 def invalid_session() -> Response:

@@ -6,10 +6,12 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sfsync.connectors.salesforce import COLLECTION_MAX, ObjectInfo
 from sfsync.errors import ConfigError
+from sfsync.jobs.check import check_mappings
 from sfsync.models import Decision, Lead
 from sfsync.rules.pipeline import RuleSet
 
@@ -40,22 +42,11 @@ def planned_calls(plan: Sequence[PlannedChange]) -> int:
     return math.ceil(len({c.lead_id for c in plan}) / COLLECTION_MAX)
 
 
-def check_against_describe(rules: RuleSet, describe: ObjectInfo) -> RuleSet:
-    """The rules, with text limits from the org; ConfigError when they ask for what the org lacks.
-
-    Reads must name existing fields, writes updateable ones, and a rating must
-    be a value of the rating field's picklist.
-    """
-    problems = [*_missing(rules.fields_read(), describe, "read")]
-    problems += [*_missing(set(rules.fields.write), describe, "write")]
-    problems += [
-        f"fields.yaml: write: {name} is not updateable in the org"
-        for name in rules.fields.write
-        if name in describe.fields and not describe.fields[name].updateable
-    ]
-    problems += _rating_values(rules, describe)
+def check_against_describe(rules: RuleSet, describe: ObjectInfo, directory: Path) -> RuleSet:
+    """The rules with text limits from the org; ConfigError when they ask what it lacks."""
+    problems = check_mappings(directory, rules, describe)
     if problems:
-        raise ConfigError("mappings do not fit the org:\n" + "\n".join(problems))
+        raise ConfigError("mappings do not fit the org:\n" + "\n".join(map(str, problems)))
     lengths = {
         name: describe.fields[name].length
         for name in rules.fields.write
@@ -63,25 +54,3 @@ def check_against_describe(rules: RuleSet, describe: ObjectInfo) -> RuleSet:
     }
     fields = rules.fields.model_copy(update={"max_lengths": lengths})
     return dataclasses.replace(rules, fields=fields)
-
-
-def _missing(names: set[str], describe: ObjectInfo, role: str) -> list[str]:
-    return [
-        f"fields.yaml: {role}: no field {name!r} on Lead in the org"
-        for name in sorted(names)
-        if name not in describe.fields
-    ]
-
-
-def _rating_values(rules: RuleSet, describe: ObjectInfo) -> list[str]:
-    target = rules.scoring.targets.rating
-    info = describe.fields.get(target) if target else None
-    if info is None or not info.picklist:
-        return []
-    allowed = set(info.picklist)
-    return [
-        f"scoring.yaml: ratings: {band.rating!r} is not a value of {target}'s picklist "
-        f"({', '.join(sorted(allowed))})"
-        for band in rules.scoring.ratings
-        if band.rating not in allowed
-    ]

@@ -23,14 +23,14 @@ from pydantic import SecretStr
 from sfsync import __version__
 from sfsync.config import AuthMode, Settings, load_settings
 from sfsync.connectors.playback import NotInRecording, Playback, Writes, recorded_writes
-from sfsync.connectors.recording import RecordingWriter, attach, load_recording
+from sfsync.connectors.recording import Recording, RecordingWriter, attach, load_recording
 from sfsync.connectors.redaction import REDACTED, Redactor
 from sfsync.connectors.salesforce import SalesforceClient
 from sfsync.errors import SfsyncError
 from sfsync.jobs.plan import PlannedChange
 from sfsync.jobs.sync import Clock, CycleReport, SyncJob, utcnow
 from sfsync.mappings import load_rules
-from sfsync.rules.pipeline import same_value
+from sfsync.rules.pipeline import RuleSet, same_value
 from sfsync.store import Store
 
 REPLAY_CLIENT_ID = "sfsync-replay"
@@ -152,30 +152,17 @@ def replay_cycle(path: Path, mappings: Path) -> ReplayResult:
     """Run the recorded cycle offline with the rules in `mappings`; diff its writes."""
     recording = load_recording(path)
     rules = load_rules(mappings)
-    meta = recording.meta
-    dry_run = bool(meta.get("dry_run"))
+    dry_run = bool(recording.meta.get("dry_run"))
     with _empty_store("sfsync-replay-") as store:
-        settings = replay_settings(meta, store.url, mappings)
-        client = SalesforceClient(settings)
-        job = SyncJob(client, store, rules, settings, clock=shifted_clock(meta))
-        playback = Playback(recording)
-        report, error = None, None
-        try:
-            with playback:
-                report = job.run_once(dry_run=dry_run)
-        except NotInRecording:
-            raise
-        except SfsyncError as exc:
-            error = exc.user_message
-        finally:
-            client.close()
+        report, writes, error = _run_offline(recording, store, rules, mappings)
         run = store.recent_runs(1)[0]
-    writes = plan_writes(report.plan) if dry_run and report else playback.writes
+    if dry_run:
+        writes = plan_writes(report.plan) if report else {}
     outcome = recording.outcome or {}
     recorded = dict(outcome.get("planned_writes") or {}) if dry_run else recorded_writes(recording)
     return ReplayResult(
         recording=path,
-        meta=meta,
+        meta=recording.meta,
         status=run.status,
         recorded_status=outcome.get("status"),
         error=error,
@@ -184,6 +171,30 @@ def replay_cycle(path: Path, mappings: Path) -> ReplayResult:
         recorded=recorded,
         diff=diff_writes(recorded, writes),
     )
+
+
+def _run_offline(
+    recording: Recording, store: Store, rules: RuleSet, mappings: Path
+) -> tuple[CycleReport | None, Writes, str | None]:
+    """The cycle served from the recording: its report (None if it failed), writes and error.
+
+    A cycle that fails the way the recorded one did is a result, not an
+    error; a request missing from the recording is an error.
+    """
+    settings = replay_settings(recording.meta, store.url, mappings)
+    client = SalesforceClient(settings)
+    job = SyncJob(client, store, rules, settings, clock=shifted_clock(recording.meta))
+    playback = Playback(recording)
+    try:
+        with playback:
+            report = job.run_once(dry_run=bool(recording.meta.get("dry_run")))
+        return report, playback.writes, None
+    except NotInRecording:
+        raise
+    except SfsyncError as exc:
+        return None, playback.writes, exc.user_message
+    finally:
+        client.close()
 
 
 def replay_settings(meta: Mapping[str, Any], store_url: str, mappings: Path) -> Settings:

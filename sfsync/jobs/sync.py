@@ -87,7 +87,9 @@ class SyncJob:
         """Check the mappings against the org's describe once per process (one call)."""
         if self._describe is None:
             self._describe = self.client.describe("Lead")
-            self.rules = check_against_describe(self.rules, self._describe)
+            self.rules = check_against_describe(
+                self.rules, self._describe, self.settings.sfsync_mappings
+            )
 
     def run_once(self, *, dry_run: bool = False) -> CycleReport:
         """One cycle; raises SfsyncError subclasses after recording how the run ended."""

@@ -17,7 +17,7 @@ from sfsync.rules.enrich_text import clean_text, csv_rows, domain_candidates, ho
 
 FIRMOGRAPHICS_COLUMNS = ("domain", "name", "employees", "annual_revenue", "industry", "country")
 # A legal suffix is only removed after a separator, so "Bancorp" keeps its "corp".
-_TRAILING_JUNK = " ,&-–/"
+_TRAILING_JUNK = " ,&-\u2013/"
 MAX_COMPANY = 255
 _DOMAIN_SHAPE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 
-import disposable_email_domains  # type: ignore[import-untyped]
+import disposable_email_domains
 
 from sfsync.rules.enrich_company import CompanyFacts, parse_firmographics, suffix_pattern
 from sfsync.rules.enrich_email import EmailLists
@@ -72,13 +72,12 @@ def load_enrichment_data(
     """
     free = _domains(word_list(texts["free_mail.txt"]), extras.free_mail)
     disposable = _domains(disposable_email_domains.blocklist, extras.disposable) - free
-    roles = frozenset(w.casefold() for w in (*word_list(texts["role_prefixes.txt"]),
-                                             *extras.role_prefixes))  # fmt: skip
+    roles = [*word_list(texts["role_prefixes.txt"]), *extras.role_prefixes]
+    suffixes = [*word_list(texts["legal_suffixes.txt"]), *extras.legal_suffixes]
     firm_text, origin = firmographics or (texts[SHIPPED_FIRMOGRAPHICS], SHIPPED_FIRMOGRAPHICS)
     return EnrichmentData(
-        email=EmailLists(free_mail=free, disposable=disposable, role_prefixes=roles),
-        legal_suffixes=suffix_pattern((*word_list(texts["legal_suffixes.txt"]),
-                                       *extras.legal_suffixes)),  # fmt: skip
+        email=EmailLists(free, disposable, frozenset(r.casefold() for r in roles)),
+        legal_suffixes=suffix_pattern(suffixes),
         firmographics=parse_firmographics(firm_text, origin),
         geo=build_geo_index(texts["country_aliases.csv"], texts["state_aliases.csv"]),
         competitors=_domains(extras.competitors),
@@ -87,7 +86,8 @@ def load_enrichment_data(
 
 def word_list(text: str) -> list[str]:
     """Non-blank, non-comment lines of a list file, stripped."""
-    return [line.strip() for line in text.splitlines() if fold_key(line) and line[:1] != "#"]
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if fold_key(line) and not line.startswith("#")]
 
 
 def _domains(*lists: Iterable[str]) -> frozenset[str]:

@@ -76,7 +76,7 @@ def analyse_email(value: object, lists: EmailLists) -> EmailFacts:
         return NO_EMAIL
     address = normalise_address(value)
     if address is None:
-        return INVALID_EMAIL if clean_text(value, 1) else NO_EMAIL
+        return INVALID_EMAIL if clean_text(value, MAX_ADDRESS) else NO_EMAIL
     local, domain = address.rsplit("@", 1)
     free = _listed(domain, lists.free_mail)
     return EmailFacts(
@@ -107,6 +107,9 @@ def _ascii_domain(domain: str) -> str | None:
     """The domain's ASCII (punycode) form, for validation; None when it cannot have one."""
     if domain.isascii():
         return domain
+    # IDNA 2008 allows letters and digits only: no emoji or symbols in labels.
+    if not all(label.replace("-", "").isalnum() for label in domain.split(".")):
+        return None
     try:
         return domain.encode("idna").decode("ascii")
     except UnicodeError:

@@ -70,7 +70,8 @@ def _parse(text: str, region: str | None) -> PhoneFacts:
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as exc:
-        return PhoneFacts(e164=None, international=international, problem=_parse_problem(exc))
+        problem = _parse_problem(exc, international)
+        return PhoneFacts(e164=None, international=international, problem=problem)
     if not phonenumbers.is_valid_number(number):
         where = f" in {region}" if region and not international else ""
         return PhoneFacts(e164=None, international=international, problem=f"not valid{where}")
@@ -88,7 +89,9 @@ def _region(number: phonenumbers.PhoneNumber, region: str | None) -> str | None:
     return found
 
 
-def _parse_problem(exc: NumberParseException) -> str:
-    if exc.error_type == NumberParseException.INVALID_COUNTRY_CODE:
-        return "no country code, and the lead's country is unknown"
-    return "not a phone number"
+def _parse_problem(exc: NumberParseException, international: bool) -> str:
+    if exc.error_type != NumberParseException.INVALID_COUNTRY_CODE:
+        return "not a phone number"
+    if international:
+        return "unknown country code"
+    return "no country code, and the lead's country is unknown"

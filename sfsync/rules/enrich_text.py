@@ -59,7 +59,7 @@ def fold_key(text: str) -> str:
     if not text.isascii():
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    text = text.casefold().replace(".", "").replace("'", "").replace("’", "")
+    text = text.casefold().replace(".", "").replace("'", "").replace("\u2019", "")
     return _KEY_JUNK.sub(" ", text).strip()
 
 

@@ -57,9 +57,7 @@ class KeywordTable(BaseModel):
             for keyword in group.keywords:
                 other = seen.setdefault(fold_key(keyword), group.name)
                 if other != group.name:
-                    raise ValueError(
-                        f"keyword {keyword!r} is in both {other!r} and {group.name!r}"
-                    )
+                    raise ValueError(f"keyword {keyword!r} is in both {other!r} and {group.name!r}")
         return self
 
     @cached_property

@@ -49,5 +49,6 @@ def serving(store: Store, settings: ServiceSettings | None = None) -> Iterator[M
         yield metrics
         return
     app = StatusApp(store, metrics, settings.max_age())
-    with StatusServer(app, settings.sfsync_status_host, settings.sfsync_status_port):
+    host, port = settings.sfsync_status_host, settings.sfsync_status_port
+    with StatusServer(app, host, port, settings.allowed_hosts()):
         yield metrics

@@ -13,6 +13,7 @@ WIDTH = 640
 ROW = 22
 LABEL_WIDTH = 180
 PLOT_HEIGHT = 160
+LEFT = 56  # room for the y-axis label, e.g. '15,000'
 PALETTE = ("#2f6fb0", "#e08a1e", "#3c9a5f", "#b04a4a")
 Fmt = Callable[[float], str]
 
@@ -69,13 +70,13 @@ def columns(title: str, labels: Sequence[str], series: dict[str, Sequence[float]
     values = [v for column in series.values() for v in column]
     if not labels or not any(values):
         return empty(title)
-    top, slot = max(values) or 1.0, (WIDTH - 40) / len(labels)
+    top, slot = max(values) or 1.0, (WIDTH - LEFT) / len(labels)
     width = max(1.0, slot * 0.8 / len(series))
     parts = [_axis(top)]
     for s, (name, column) in enumerate(series.items()):
         for i, value in enumerate(column):
             h = PLOT_HEIGHT * value / top
-            x = 40 + i * slot + s * width
+            x = LEFT + i * slot + s * width
             parts.append(
                 f'<rect x="{x:.1f}" y="{PLOT_HEIGHT - h + 10:.1f}" width="{width:.1f}" '
                 f'height="{h:.1f}" fill="{PALETTE[s % len(PALETTE)]}">'
@@ -90,9 +91,9 @@ def line(title: str, labels: Sequence[str], points: Sequence[float], ceiling: fl
     if len(points) < 1:
         return empty(title)
     top = max([*points, ceiling or 0.0]) or 1.0
-    step = (WIDTH - 60) / max(1, len(points) - 1)
+    step = (WIDTH - LEFT - 20) / max(1, len(points) - 1)
     xy = " ".join(
-        f"{40 + i * step:.1f},{PLOT_HEIGHT + 10 - PLOT_HEIGHT * v / top:.1f}"
+        f"{LEFT + i * step:.1f},{PLOT_HEIGHT + 10 - PLOT_HEIGHT * v / top:.1f}"
         for i, v in enumerate(points)
     )
     parts = [
@@ -102,7 +103,7 @@ def line(title: str, labels: Sequence[str], points: Sequence[float], ceiling: fl
     if ceiling:
         y = PLOT_HEIGHT + 10 - PLOT_HEIGHT * ceiling / top
         parts.append(
-            f'<line x1="40" x2="{WIDTH - 20}" y1="{y:.1f}" y2="{y:.1f}" stroke="{PALETTE[3]}" '
+            f'<line x1="{LEFT}" x2="{WIDTH - 20}" y1="{y:.1f}" y2="{y:.1f}" stroke="{PALETTE[3]}" '
             f'stroke-dasharray="6 4"><title>limit {esc(number(ceiling))}</title></line>'
         )
     parts.append(_ends(labels[0], labels[-1]))
@@ -111,17 +112,18 @@ def line(title: str, labels: Sequence[str], points: Sequence[float], ceiling: fl
 
 def _axis(top: float) -> str:
     return (
-        f'<line x1="38" x2="38" y1="10" y2="{PLOT_HEIGHT + 10}" stroke="#888"/>'
-        f'<line x1="38" x2="{WIDTH - 10}" y1="{PLOT_HEIGHT + 10}" y2="{PLOT_HEIGHT + 10}" '
-        f'stroke="#888"/><text x="34" y="18" text-anchor="end">{esc(number(top))}</text>'
-        f'<text x="34" y="{PLOT_HEIGHT + 10}" text-anchor="end">0</text>'
+        f'<line x1="{LEFT - 2}" x2="{LEFT - 2}" y1="10" y2="{PLOT_HEIGHT + 10}" stroke="#888"/>'
+        f'<line x1="{LEFT - 2}" x2="{WIDTH - 10}" y1="{PLOT_HEIGHT + 10}" '
+        f'y2="{PLOT_HEIGHT + 10}" stroke="#888"/>'
+        f'<text x="{LEFT - 6}" y="18" text-anchor="end">{esc(number(top))}</text>'
+        f'<text x="{LEFT - 6}" y="{PLOT_HEIGHT + 10}" text-anchor="end">0</text>'
     )
 
 
 def _x_labels(labels: Sequence[str], slot: float) -> str:
     every = max(1, len(labels) // 8)  # at most about eight labels on the axis
     return "".join(
-        f'<text x="{40 + i * slot:.1f}" y="{PLOT_HEIGHT + 28}">{esc(label)}</text>'
+        f'<text x="{LEFT + i * slot:.1f}" y="{PLOT_HEIGHT + 28}">{esc(label)}</text>'
         for i, label in enumerate(labels)
         if i % every == 0
     )
@@ -130,7 +132,7 @@ def _x_labels(labels: Sequence[str], slot: float) -> str:
 def _ends(first: str, last: str) -> str:
     y = PLOT_HEIGHT + 28
     return (
-        f'<text x="40" y="{y}">{esc(first)}</text>'
+        f'<text x="{LEFT}" y="{y}">{esc(first)}</text>'
         f'<text x="{WIDTH - 20}" y="{y}" text-anchor="end">{esc(last)}</text>'
     )
 

@@ -2,10 +2,10 @@
 
 Standard library only (`ThreadingHTTPServer`): four GET routes do not need a
 framework. It binds 127.0.0.1 unless configured otherwise, answers every
-method but GET with 405, and, while bound to loopback, refuses requests whose
-Host is not a loopback name (a web page elsewhere cannot read it through DNS
-rebinding). Errors are answered without their text: a driver's message may
-name the database host or user.
+method but GET with 405, and refuses requests whose Host is not an allowed
+name (by default, while bound to loopback, a loopback name), so a web page
+elsewhere cannot read it through DNS rebinding. Errors are answered without
+their text: a driver's message may name the database host or user.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ log = structlog.get_logger("sfsync.service.http")
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+# How soon `close` returns: serve_forever checks for shutdown this often.
+SHUTDOWN_POLL_SECONDS = 0.1
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 # No scripts, no remote anything; inline CSS for the page's own style only.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
@@ -110,16 +112,16 @@ class StatusApp:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Serves a StatusApp; `app` and `loopback` are set on a subclass per server."""
+    """Serves a StatusApp; `app` and `allowed_hosts` are set on a subclass per server."""
 
     app: StatusApp
-    loopback: bool
+    allowed_hosts: frozenset[str] | None
     server_version = "sfsync-status"
     sys_version = ""
 
     def do_GET(self) -> None:
-        if self.loopback and not _loopback_host(self.headers.get("Host")):
-            self._send(_text(HTTPStatus.MISDIRECTED_REQUEST, "use a loopback host name"))
+        if not _host_allowed(self.headers.get("Host"), self.allowed_hosts):
+            self._send(_text(HTTPStatus.MISDIRECTED_REQUEST, "host name not allowed"))
             return
         self._send(self.app.answer(self.path))
 
@@ -150,12 +152,12 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("sfsync.service.request", method=self.command, path=self.path.split("?", 1)[0])
 
 
-def _loopback_host(header: str | None) -> bool:
-    """Is the Host header a loopback name? Absent (HTTP/1.0 tools) counts as yes."""
-    if not header:
+def _host_allowed(header: str | None, allowed: frozenset[str] | None) -> bool:
+    """Is the Host header's name allowed? Absent (HTTP/1.0 tools) counts as yes."""
+    if allowed is None or not header:
         return True
     host = header.rsplit(":", 1)[0] if not header.endswith("]") else header
-    return host.strip("[]").lower() in LOOPBACK_NAMES
+    return host.strip("[]").lower() in allowed
 
 
 def _is_loopback(host: str) -> bool:
@@ -169,9 +171,15 @@ class StatusServer:
     """A ThreadingHTTPServer for a StatusApp, run in a thread (`start`) or in front (`serve`)."""
 
     def __init__(
-        self, app: StatusApp, host: str = DEFAULT_STATUS_HOST, port: int = DEFAULT_STATUS_PORT
+        self,
+        app: StatusApp,
+        host: str = DEFAULT_STATUS_HOST,
+        port: int = DEFAULT_STATUS_PORT,
+        allowed_hosts: frozenset[str] | None = None,
     ) -> None:
-        handler = type("Handler", (_Handler,), {"app": app, "loopback": _is_loopback(host)})
+        if allowed_hosts is None and _is_loopback(host):
+            allowed_hosts = LOOPBACK_NAMES
+        handler = type("Handler", (_Handler,), {"app": app, "allowed_hosts": allowed_hosts})
         try:
             self.httpd = ThreadingHTTPServer((host, port), handler)
         except OSError as exc:
@@ -193,7 +201,10 @@ class StatusServer:
     def start(self) -> StatusServer:
         """Serve in a background thread (beside the worker's scheduler)."""
         self._thread = threading.Thread(
-            target=self.httpd.serve_forever, name="sfsync-status", daemon=True
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name="sfsync-status",
+            daemon=True,
         )
         self._thread.start()
         log.info("sfsync.service.listening", url=self.url)

@@ -36,6 +36,16 @@ class ServiceSettings(BaseSettings):
     sfsync_status_host: str = DEFAULT_STATUS_HOST
     # 0 switches the status server off in `sfsync run`.
     sfsync_status_port: Annotated[int, Field(ge=0, le=65_535)] = DEFAULT_STATUS_PORT
+    # Host names the server answers to (comma-separated); default: loopback names when
+    # bound to loopback, any otherwise. Set it when publishing a port bound to 0.0.0.0.
+    sfsync_status_allowed_hosts: str | None = None
+
+    def allowed_hosts(self) -> frozenset[str] | None:
+        """SFSYNC_STATUS_ALLOWED_HOSTS as a set of lower-case names, None when unset."""
+        if not self.sfsync_status_allowed_hosts:
+            return None
+        names = (n.strip().lower() for n in self.sfsync_status_allowed_hosts.split(","))
+        return frozenset(n for n in names if n)
 
     def max_age(self) -> timedelta:
         """How old the last successful cycle may be before the worker counts as unhealthy."""

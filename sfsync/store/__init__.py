@@ -201,6 +201,12 @@ class Store:
 
     # -- decisions and runs --------------------------------------------------------
 
+    def outbox_for(self, lead_id: str) -> list[OutboxRow]:
+        """Every outbox row of a lead, oldest first."""
+        with self.session() as s:
+            query = select(OutboxRow).where(OutboxRow.lead_id == lead_id)
+            return list(s.exec(query.order_by(col(OutboxRow.id))))
+
     def decisions_for(self, lead_id: str, limit: int = 20) -> list[DecisionRow]:
         """The lead's latest decisions, newest first."""
         with self.session() as s:

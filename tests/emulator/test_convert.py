@@ -297,12 +297,24 @@ def test_refused_conversions_write_nothing(kit: Kit, case: Refusal) -> None:
     assert snapshot(kit) == before
 
 
-def test_a_contact_of_another_account_is_refused(kit: Kit) -> None:
+@pytest.mark.parametrize(
+    ("sobject", "option", "row"),
+    [
+        ("Contact", "contact_id", {"LastName": "Elsewhere"}),
+        ("Opportunity", "opportunity_id",
+         {"Name": "Deal", "StageName": "Prospecting", "CloseDate": T0.date()}),
+    ],
+)  # fmt: skip
+def test_a_record_of_another_account_is_refused(
+    kit: Kit, sobject: str, option: str, row: dict[str, Any]
+) -> None:
     other = kit.org.load("Account", [{"Name": "Other"}])[0]
-    contact_id = existing_contact(kit, AccountId=other)
-    result = convert(kit, kit.create_lead(), account_id=kit.ids["account"], contact_id=contact_id)
+    record_id = kit.org.load(sobject, [{**row, "AccountId": other}])[0]
+    options = {"account_id": kit.ids["account"], option: record_id}
+    result = convert(kit, kit.create_lead(), **options)
+    element = option.replace("_id", "Id")
     assert [(e.status_code, e.fields) for e in result.errors] == [
-        ("INVALID_CROSS_REFERENCE_KEY", ("contactId",))
+        ("INVALID_CROSS_REFERENCE_KEY", (element,))
     ]
 
 

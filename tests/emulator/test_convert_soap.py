@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from server_kit import Api, OrgIds
 
+from sfsync.emulator.convert import LeadConvert
 from sfsync.emulator.org import Org
+from sfsync.emulator.soap_convert import read_lead_convert
 
 SOAP_PATH = "/services/Soap/u/62.0"
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -170,6 +172,7 @@ def test_a_converted_lead_is_refused_by_rest_and_by_a_second_convert(
     assert again["errors"][0]["statusCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
 
 
+FLAG = "overwriteLeadSource"
 FAULTS = [
     ("too many", lambda i: [lead_convert(i)] * 101, "sf:LIMIT_EXCEEDED", "max"),
     ("none", lambda i: [], "soapenv:Client", "at least one"),
@@ -178,12 +181,14 @@ FAULTS = [
     ("foreign namespace", lambda i: [lead_convert(i, '<x:ownerId xmlns:x="urn:x">1</x:ownerId>')],
      "sf:INVALID_FIELD", "ownerId"),
     ("not leadConverts", lambda i: ["<urn:leads/>"], "sf:INVALID_FIELD", "leads"),
-    ("bad boolean", lambda i: [lead_convert(i, "<urn:overwriteLeadSource>yes</urn:overwriteLeadSource>")],
+    ("bad boolean", lambda i: [lead_convert(i, f"<urn:{FLAG}>yes</urn:{FLAG}>")],
      "soapenv:Client", "xsd:boolean"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "converts", "code", "wording"), FAULTS, ids=[f[0] for f in FAULTS])
+@pytest.mark.parametrize(
+    ("name", "converts", "code", "wording"), FAULTS, ids=[f[0] for f in FAULTS]
+)
 def test_a_malformed_call_is_a_fault_and_converts_nothing(
     api: Api, org: Org, ids: OrgIds, name: str, converts: Any, code: str, wording: str
 ) -> None:
@@ -207,7 +212,10 @@ def test_an_envelope_without_an_operation_is_a_client_fault(api: Api) -> None:
     body = envelope(api.emu.credentials.access_token).replace(
         "<urn:convertLead></urn:convertLead>", ""
     )
-    assert fault(post(api, body=body)) == ("soapenv:Client", "The SOAP request has no Body operation")
+    assert fault(post(api, body=body)) == (
+        "soapenv:Client",
+        "The SOAP request has no Body operation",
+    )
 
 
 def test_an_operation_the_emulator_lacks_is_a_fault(api: Api) -> None:
@@ -215,3 +223,38 @@ def test_an_operation_the_emulator_lacks_is_a_fault(api: Api) -> None:
     code, message = fault(post(api, body=body))
     assert code == "soapenv:Client"
     assert "merge" in (message or "")
+
+
+def parsed(*children: str) -> LeadConvert:
+    namespaces = f'xmlns:urn="{URN}" xmlns:xsi="{XSI}"'
+    xml = f"<urn:leadConverts {namespaces}>{''.join(children)}</urn:leadConverts>"
+    return read_lead_convert(ET.fromstring(xml))
+
+
+def el(name: str, value: str) -> str:
+    return f"<urn:{name}>{value}</urn:{name}>"
+
+
+@pytest.mark.parametrize(
+    ("children", "expected"),
+    [
+        ((el("convertedStatus", "S"), el("leadId", "L")), LeadConvert("L", "S")),
+        # Out of sequence: skipped, as Salesforce's parser skips it.
+        ((el("leadId", "L"), el("convertedStatus", "S")), LeadConvert("L", None)),
+        ((el("leadId", "L"), el("doNotCreateOpportunity", "true")), LeadConvert("L", None)),
+        ((el("ownerId", "O"), el("accountId", "A")), LeadConvert(None, None, owner_id="O")),
+        # A repeated element is out of sequence too: the first one counts.
+        ((el("leadId", "L1"), el("leadId", "L2")), LeadConvert("L1", None)),
+        ((el("accountId", "A"), el("contactId", "C"), el("leadId", "L"), el("ownerId", "O")),
+         LeadConvert("L", None, account_id="A", contact_id="C", owner_id="O")),
+        (('<urn:accountId xsi:nil="true"/>', el("leadId", "  L  ")), LeadConvert("L", None)),
+        ((el("doNotCreateOpportunity", "1"), el("overwriteLeadSource", "FALSE")),
+         LeadConvert(None, None, do_not_create_opportunity=True)),
+        ((el("bypassAccountDedupeCheck", "true"), el("sendNotificationEmail", "true")),
+         LeadConvert(None, None, bypass_account_dedupe_check=True, send_notification_email=True)),
+        (("<urn:contactRecord><urn:LastName>X</urn:LastName></urn:contactRecord>",),
+         LeadConvert(None, None, unsupported=("contactRecord",))),
+    ],
+)  # fmt: skip
+def test_read_lead_convert(children: tuple[str, ...], expected: LeadConvert) -> None:
+    assert parsed(*children) == expected

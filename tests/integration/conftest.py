@@ -6,6 +6,7 @@ rules run as in production; only the org is the emulator.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -80,3 +81,16 @@ def make_worker(emulator: Emulator, store_url: str) -> Iterator[Callable[..., Wo
     yield build
     for worker in workers:
         worker.close()
+
+
+@pytest.fixture
+def env(emulator: Emulator, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A clean environment with only the store, mappings and TLS trust set."""
+    for name in list(os.environ):
+        if name.startswith(("SF_", "SFSYNC_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SFSYNC_DATABASE_URL", store_url)
+    monkeypatch.setenv("SFSYNC_MAPPINGS", str(MAPPINGS))
+    monkeypatch.setenv("SFSYNC_RETRY_WAIT_SCALE", "0")
+    monkeypatch.setenv("SF_LOGIN_URL", emulator.login_url)
+    yield store_url

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from sfsync.emulator.calllog import CallEntry
 from sfsync.emulator.org import Org
 from sfsync.emulator.server import Emulator
@@ -51,3 +53,8 @@ def assert_scored(org: Org) -> int:
         assert record[RATING] in ("Hot", "Warm", "Cold"), lead_id
         assert record[REASON] and record[REASON].startswith("Score "), lead_id
     return len(leads)
+
+
+def client_credentials(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SF_CLIENT_ID", emu.credentials.client_id)
+    monkeypatch.setenv("SF_CLIENT_SECRET", emu.credentials.client_secret)

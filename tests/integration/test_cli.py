@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,27 +14,9 @@ from sfsync.emulator.seed import SeededOrg
 from sfsync.emulator.server import Emulator
 from sfsync.emulator.settings import ValidationRule
 from tests.integration.conftest import MAPPINGS
-from tests.integration.helpers import assert_scored, open_leads
+from tests.integration.helpers import assert_scored, client_credentials, open_leads
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(emulator: Emulator, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A clean environment with only the store, mappings and TLS trust set."""
-    for name in list(os.environ):
-        if name.startswith(("SF_", "SFSYNC_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("SFSYNC_DATABASE_URL", store_url)
-    monkeypatch.setenv("SFSYNC_MAPPINGS", str(MAPPINGS))
-    monkeypatch.setenv("SFSYNC_RETRY_WAIT_SCALE", "0")
-    monkeypatch.setenv("SF_LOGIN_URL", emulator.login_url)
-    yield store_url
-
-
-def _client_credentials(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SF_CLIENT_ID", emu.credentials.client_id)
-    monkeypatch.setenv("SF_CLIENT_SECRET", emu.credentials.client_secret)
 
 
 def _invoke(*args: str) -> tuple[int, str]:
@@ -130,7 +110,7 @@ def test_unreachable_org_exits_4(env: str, monkeypatch: pytest.MonkeyPatch) -> N
 def test_untrusted_certificate_fails_closed(
     emulator: Emulator, env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _client_credentials(emulator, monkeypatch)
+    client_credentials(emulator, monkeypatch)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
 
     code, output = _invoke("run", "--once")
@@ -156,7 +136,7 @@ def test_bad_settings_exit_2(
     env: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _client_credentials(emulator, monkeypatch)
+    client_credentials(emulator, monkeypatch)
     monkeypatch.setenv(variable, value)
 
     code, output = _invoke("run", "--once")
@@ -169,7 +149,7 @@ def test_bad_settings_exit_2(
 def test_malformed_mappings_exit_2_with_file_and_line(
     emulator: Emulator, env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    _client_credentials(emulator, monkeypatch)
+    client_credentials(emulator, monkeypatch)
     broken = tmp_path / "mappings"
     shutil.copytree(MAPPINGS, broken)
     scoring = broken / "scoring.yaml"
@@ -186,7 +166,7 @@ def test_malformed_mappings_exit_2_with_file_and_line(
 def test_budget_share_stops_the_run_with_exit_4(
     seeded: SeededOrg, emulator: Emulator, env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _client_credentials(emulator, monkeypatch)
+    client_credentials(emulator, monkeypatch)
     limit = seeded.org.settings.daily_api_limit
     emulator.usage.set_used(int(limit * 0.6))
 
@@ -202,7 +182,7 @@ def test_budget_share_stops_the_run_with_exit_4(
 def test_dry_run_prints_the_plan_and_writes_nothing(
     seeded: SeededOrg, emulator: Emulator, env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _client_credentials(emulator, monkeypatch)
+    client_credentials(emulator, monkeypatch)
 
     code, output = _invoke("run", "--once", "--dry-run")
 
@@ -215,7 +195,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(
 def test_status_and_dead_letters_show_what_the_org_refused(
     seeded: SeededOrg, emulator: Emulator, env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _client_credentials(emulator, monkeypatch)
+    client_credentials(emulator, monkeypatch)
     blocked = sorted(open_leads(seeded.org))[0]
     rule = ValidationRule(
         name="Locked",

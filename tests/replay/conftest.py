@@ -1,4 +1,4 @@
-"""Fixtures of the replay tests: the recorded fixtures, a CLI with record and replay, rules copies."""
+"""Replay test fixtures: the recorded files, a CLI with record and replay, rules copies."""
 
 from __future__ import annotations
 

@@ -63,6 +63,8 @@ def test_a_failing_run_still_leaves_a_readable_file(tmp_path: Path) -> None:
     assert [e.status for e in recording.exchanges] == [400]
     assert recording.outcome is not None and recording.outcome["status"] == "failed"
     assert "not-the-secret" not in path.read_text()
+    replayed = replay_cycle(path, MAPPINGS)
+    assert replayed.status == "failed" and replayed.same and "refused" in str(replayed.error)
 
 
 @pytest.mark.parametrize("auth", AUTH_MODES)

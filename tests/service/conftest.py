@@ -55,7 +55,7 @@ def send_all(store: Store, outcome: WriteOutcome, **extra: Any) -> None:
     store.record_results(rows, results, max_attempts=3)
 
 
-def populate(store: Store) -> None:
+def populate(store: Store, message: str = HOSTILE) -> None:
     """A worker's history: cycles, scored leads, one converted, writes done and refused."""
     for i in range(6):
         finish(
@@ -82,7 +82,7 @@ def populate(store: Store) -> None:
         store,
         WriteOutcome.REJECTED,
         error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION",
-        message=HOSTILE,
+        message=message,
         fields=("Rating",),
     )
 

@@ -13,7 +13,7 @@ import pytest
 from sfsync.jobs.sync import CycleReport
 from sfsync.service import Metrics, StatusApp, StatusServer
 from sfsync.store import Store
-from tests.service.conftest import finish
+from tests.service.conftest import finish, populate
 
 MAX_AGE = timedelta(minutes=15)
 
@@ -28,6 +28,18 @@ def serve(store: Store) -> StatusServer:
 def server(populated: Store) -> Iterator[StatusServer]:
     with serve(populated) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StatusServer]:
+    """One server for the tests that only read."""
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('shared')}/s.db")
+    populate(store)
+    try:
+        with serve(store) as running:
+            yield running
+    finally:
+        store.close()
 
 
 def request(
@@ -49,8 +61,8 @@ def test_binds_loopback_by_default(populated: Store):
         assert running.url.startswith("http://127.0.0.1:")
 
 
-def test_healthz(server: StatusServer):
-    assert request(server, "/healthz")[::2] == (200, "ok\n")
+def test_healthz(shared: StatusServer):
+    assert request(shared, "/healthz")[::2] == (200, "ok\n")
 
 
 def test_readyz_ready_then_not(server: StatusServer, populated: Store):
@@ -62,15 +74,15 @@ def test_readyz_ready_then_not(server: StatusServer, populated: Store):
     assert status == 503 and "authentication failed" in json.loads(body)["reason"]
 
 
-def test_metrics(server: StatusServer):
-    status, headers, body = request(server, "/metrics")
+def test_metrics(shared: StatusServer):
+    status, headers, body = request(shared, "/metrics")
     assert status == 200 and headers["Content-Type"].startswith("text/plain; version=")
     assert "sfsync_leads_pulled_total 7.0" in body
     assert 'sfsync_dead_letters{code="FIELD_CUSTOM_VALIDATION_EXCEPTION"} 2.0' in body
 
 
-def test_status_page(server: StatusServer):
-    status, headers, body = request(server, "/")
+def test_status_page(shared: StatusServer):
+    status, headers, body = request(shared, "/")
     assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
     assert "script-src" not in headers["Content-Security-Policy"]
     assert "default-src 'none'" in headers["Content-Security-Policy"]
@@ -88,23 +100,23 @@ def test_status_page(server: StatusServer):
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "BREW"])
 @pytest.mark.parametrize("path", ["/", "/metrics", "/nowhere"])
-def test_read_only_every_other_method_is_405(server: StatusServer, method: str, path: str):
-    status, headers, _ = request(server, path, method)
+def test_read_only_every_other_method_is_405(shared: StatusServer, method: str, path: str):
+    status, headers, _ = request(shared, path, method)
     assert status == 405 and headers["Allow"] == "GET"
 
 
-def test_unknown_path_is_404(server: StatusServer):
-    assert request(server, "/admin")[0] == 404
+def test_unknown_path_is_404(shared: StatusServer):
+    assert request(shared, "/admin")[0] == 404
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1:9731", "[::1]:80"])
-def test_loopback_host_names_pass(server: StatusServer, host: str):
-    assert request(server, "/healthz", host=host)[0] == 200
+def test_loopback_host_names_pass(shared: StatusServer, host: str):
+    assert request(shared, "/healthz", host=host)[0] == 200
 
 
-def test_foreign_host_is_refused_on_loopback(server: StatusServer):
+def test_foreign_host_is_refused_on_loopback(shared: StatusServer):
     # A page elsewhere that rebinds its name to 127.0.0.1 cannot read the status page.
-    assert request(server, "/", host="evil.example:9731")[0] == 421
+    assert request(shared, "/", host="evil.example:9731")[0] == 421
 
 
 def test_store_failure_is_503_without_details(tmp_path: Any):
@@ -127,3 +139,10 @@ def test_port_in_use_is_a_config_error(server: StatusServer, populated: Store):
     port = int(server.url.rsplit(":", 1)[1])
     with pytest.raises(ConfigError, match="SFSYNC_STATUS_PORT"):
         StatusServer(StatusApp(populated, Metrics(), MAX_AGE), "127.0.0.1", port)
+
+
+def test_allowed_hosts_replace_the_loopback_default(populated: Store):
+    app = StatusApp(populated, Metrics(), MAX_AGE)
+    with StatusServer(app, "127.0.0.1", 0, frozenset({"status.internal"})) as running:
+        assert request(running, "/healthz", host="status.internal:9731")[0] == 200
+        assert request(running, "/healthz", host="localhost")[0] == 421

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +15,14 @@ from sfsync.models import Decision, Lead
 from sfsync.store import OutboxState, Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _eventually(condition: Callable[[], bool], seconds: float = 10) -> None:
+    # The server drops a closed session's locks a moment after the client lets go.
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition never became true"
+        time.sleep(0.05)
 
 
 def _queue(store: Store, count: int) -> None:
@@ -43,6 +53,7 @@ def test_orphans_are_the_rows_of_dead_workers_only(postgres_url: str) -> None:
         assert second.orphaned_in_flight() == []  # the first worker is alive
         assert not second.liveness.is_dead(first.liveness.key)
         first.close()  # its connection, and so its lock, is gone: as after kill -9
+        _eventually(lambda: second.liveness.is_dead(first.liveness.key))
         orphans = second.orphaned_in_flight()
         assert len(orphans) == 2 and {o.state for o in orphans} == {OutboxState.SENDING}
     finally:
@@ -56,7 +67,7 @@ def test_one_worker_holds_the_pull_lease_until_it_dies(postgres_url: str) -> Non
         assert first.liveness.hold_pull_lease()  # keeps it
         assert not second.liveness.hold_pull_lease()
         first.close()
-        assert second.liveness.hold_pull_lease()
+        _eventually(second.liveness.hold_pull_lease)
     finally:
         second.close()
 

@@ -1,0 +1,85 @@
+"""`sfsync check`: the mappings against the org's describe, each problem with file and line.
+
+Loading the mappings already catches what a file alone can tell (YAML,
+types, operators, filter logic). This adds what only the org knows: fields
+exist, targets are updateable, picklist values exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sfsync.connectors.salesforce import ObjectInfo
+from sfsync.mappings import FIELDS_FILE, SCORING_FILE, Path_, read_yaml
+from sfsync.rules.pipeline import RuleSet
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing in the mappings the org cannot do."""
+
+    file: Path
+    line: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.key}: {self.message}"
+
+
+@dataclass(frozen=True)
+class _Ref:
+    file: str
+    path: Path_
+    field: str
+    must_update: bool = False
+
+
+def check_mappings(directory: Path, rules: RuleSet, lead: ObjectInfo) -> list[Problem]:
+    """Every field reference and picklist value in the mappings, checked against `lead`."""
+    problems = [p for ref in _field_refs(rules) if (p := _check_field(directory, ref, lead))]
+    return problems + list(_rating_values(directory, rules, lead))
+
+
+def _field_refs(rules: RuleSet) -> Iterator[_Ref]:
+    for i, name in enumerate(rules.fields.read):
+        yield _Ref(FIELDS_FILE, ("read", i), name)
+    for i, name in enumerate(rules.fields.write):
+        yield _Ref(FIELDS_FILE, ("write", i), name, must_update=True)
+    for i, rule in enumerate(rules.scoring.rules):
+        for j, row in enumerate(rule.criteria):
+            yield _Ref(SCORING_FILE, ("rules", i, "criteria", j, "field"), row.field)
+
+
+def _check_field(directory: Path, ref: _Ref, lead: ObjectInfo) -> Problem | None:
+    info = lead.fields.get(ref.field)
+    if info is None:
+        message = f"no field {ref.field!r} on Lead in the org"
+    elif ref.must_update and not info.updateable:
+        message = f"{ref.field} is not updateable in the org (sfsync could never write it)"
+    else:
+        return None
+    return _problem(directory, ref.file, ref.path, message)
+
+
+def _rating_values(directory: Path, rules: RuleSet, lead: ObjectInfo) -> Iterator[Problem]:
+    target = rules.scoring.targets.rating
+    info = lead.fields.get(target) if target else None
+    if info is None or not info.picklist:
+        return
+    # The model sorts bands by score; the file's own order gives the right line.
+    raw, _lines = read_yaml(directory / SCORING_FILE)
+    for i, band in enumerate(raw.get("ratings") or []):
+        if isinstance(band, dict) and band.get("rating") not in info.picklist:
+            allowed = ", ".join(info.picklist)
+            message = f"{band.get('rating')!r} is not a value of {target} in the org ({allowed})"
+            yield _problem(directory, SCORING_FILE, ("ratings", i, "rating"), message)
+
+
+def _problem(directory: Path, file: str, path: Path_, message: str) -> Problem:
+    _data, lines = read_yaml(directory / file)
+    line = next((lines[path[:end]] for end in range(len(path), -1, -1) if path[:end] in lines), 1)
+    key = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
+    return Problem(directory / file, line, key, message)
