@@ -43,8 +43,10 @@ class Figures:
 
 def _cycle(emu: Emulator, db: str) -> tuple[Figures, Figures]:
     settings = load_settings(
-        sf_login_url=emu.login_url, sf_client_id=emu.credentials.client_id,
-        sf_client_secret=emu.credentials.client_secret, sfsync_database_url=db,
+        sf_login_url=emu.login_url,
+        sf_client_id=emu.credentials.client_id,
+        sf_client_secret=emu.credentials.client_secret,
+        sfsync_database_url=db,
     )
     store, client = Store(db), SalesforceClient(settings)
     job = SyncJob(client, store, load_rules(settings.sfsync_mappings), settings)

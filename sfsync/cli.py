@@ -1,8 +1,10 @@
 """The `sfsync` command line: parse, load settings, call a job. Nothing else lives here.
 
 Exit codes: 0 the cycle completed (record-level failures are reported and kept
-for retry), 1 an unexpected error, 2 invalid configuration or mappings,
-3 authentication failed, 4 the org could not be reached or its API limit is spent.
+for retry), 1 an unexpected error (or, for `replay --check`, writes differ),
+2 invalid configuration or mappings, 3 authentication failed, 4 the org could
+not be reached or its API limit is spent, 5 a replay asked for a request the
+recording does not hold.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import structlog
 import typer
 from rich.console import Console
 
-from sfsync import logs, report
+from sfsync import cli_service, logs, report
+from sfsync.cli_replay import record, replay
 from sfsync.config import Settings, database_url, load_settings
 from sfsync.connectors.salesforce import SalesforceClient
 from sfsync.emulator.cli import app as emulator_app
@@ -33,8 +36,11 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(emulator_app, name="emulator")
+app.command("record")(record)
+app.command("replay")(replay)
 dead_letters_app = typer.Typer(help="Writes the org refused: list, retry or drop them.")
 app.add_typer(dead_letters_app, name="dead-letters")
+cli_service.register(app)
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 log = structlog.get_logger("sfsync.cli")
@@ -95,8 +101,12 @@ def run(
             report.print_cycle(out, result)
         else:
             from sfsync.jobs.daemon import run_daemon
+            from sfsync.service import run_observed, serving
 
-            run_daemon(job, settings.sfsync_interval_seconds)
+            with serving(store) as metrics:
+                run_daemon(
+                    job, settings.sfsync_interval_seconds, lambda: run_observed(job, metrics)
+                )
     finally:
         client.close()
         store.close()
@@ -119,13 +129,13 @@ def status(
 @exits_cleanly
 def check() -> None:
     """Validate mappings/ and check them against the org's describe (fields, picklists)."""
-    from sfsync.jobs.check import check_mappings
+    from sfsync.jobs.check import check_mappings, org_facts
 
     settings = load_settings()
     rules = load_rules(settings.sfsync_mappings)
     client = SalesforceClient(settings)
     try:
-        problems = check_mappings(settings.sfsync_mappings, rules, client.describe("Lead"))
+        problems = check_mappings(settings.sfsync_mappings, rules, org_facts(client, rules))
     finally:
         client.close()
     for problem in problems:

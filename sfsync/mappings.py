@@ -15,11 +15,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sfsync.errors import ConfigError
+from sfsync.rules.convert import ConversionConfig
 from sfsync.rules.pipeline import FieldsConfig, RuleSet
 from sfsync.rules.score import ScoringConfig
 
 FIELDS_FILE = "fields.yaml"
 SCORING_FILE = "scoring.yaml"
+CONVERSION_FILE = "conversion.yaml"
 MAX_FILE_BYTES = 1_000_000
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -33,7 +35,12 @@ def load_rules(directory: Path) -> RuleSet:
     fields = load_model(directory / FIELDS_FILE, FieldsConfig)
     scoring = load_model(directory / SCORING_FILE, ScoringConfig)
     _check_targets_writable(directory, fields, scoring)
-    return RuleSet(fields=fields, scoring=scoring, version=rules_version(directory))
+    conversion = None
+    if (directory / CONVERSION_FILE).exists():
+        conversion = load_model(directory / CONVERSION_FILE, ConversionConfig)
+    return RuleSet(
+        fields=fields, scoring=scoring, version=rules_version(directory), conversion=conversion
+    )
 
 
 def rules_version(directory: Path) -> str:

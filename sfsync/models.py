@@ -56,11 +56,13 @@ class Decision:
     skipped: Mapping[str, str] = field(default_factory=dict)
     # The values `changes` replace, as read: the before-image that makes a run undoable.
     previous: Mapping[str, Any] = field(default_factory=dict)
+    # A lead conversion to make after the update (the convertLead request's fields).
+    convert: Mapping[str, Any] | None = None
 
     @property
     def patch_hash(self) -> str:
         """Stable hash of the patch: with lead and rules version, the outbox idempotency key."""
-        return stable_hash(dict(self.changes))
+        return stable_hash({"changes": dict(self.changes), "convert": self.convert})
 
 
 class WriteOutcome(StrEnum):
@@ -80,6 +82,8 @@ class WriteResult:
     error_code: str | None = None
     message: str | None = None
     fields: tuple[str, ...] = ()
+    # Records the write created (a conversion's account, contact and opportunity ids).
+    created: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def print_plan(console: Console, report: CycleReport) -> None:
     console.print(
         f"{len(report.plan)} field changes on {leads} leads"
         + (f" ({hidden} not shown)" if hidden else "")
-        + f"; a real run would spend {planned_calls(report.plan)} Collections call(s) on writes;"
+        + f"; a real run would spend {planned_calls(report.plan)} call(s) on writes;"
         + f" this dry run used {report.api_calls} API call(s).",
         highlight=False,
     )

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -111,7 +111,7 @@ class RecordingWriter:
         self.count = 0
         self._lock = threading.Lock()
         self._file: IO[str] = path.open("w", encoding="utf-8")
-        header = {"format": FORMAT_VERSION, **meta}
+        header = self.redactor.value({"format": FORMAT_VERSION, **meta})
         self._file.write(HEADER + _dump({"sfsync": header}) + "responses:\n")
         self._file.flush()
 
@@ -278,11 +278,6 @@ def _exchange(path: Path, index: int, item: Any) -> Exchange:
         )
     except (AssertionError, KeyError, TypeError, ValueError):
         raise ConfigError(f"recording {path}: responses[{index}] is not a valid entry") from None
-
-
-def as_dict(exchange: Exchange) -> dict[str, Any]:
-    """Plain data of an exchange (tests, JSON output)."""
-    return asdict(exchange)
 
 
 # -- YAML --------------------------------------------------------------------------------

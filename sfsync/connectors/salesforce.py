@@ -23,6 +23,8 @@ from sfsync.connectors.auth import Token, token_provider
 from sfsync.connectors.failures import Action, classify_record
 from sfsync.connectors.http import SalesforceSession, UsageMeter
 from sfsync.connectors.retry import RetryingCaller, RetryPolicy
+from sfsync.connectors.soap import convert_leads
+from sfsync.connectors.soap_xml import ConvertResult, LeadConvert
 from sfsync.errors import (
     ApiLimitReached,
     OrgUnavailable,
@@ -36,6 +38,7 @@ log = structlog.get_logger("sfsync.salesforce")
 
 COLLECTION_MAX = 200
 QUERY_BATCH_SIZE = 2000
+QUERY_RESTARTS = 3
 WRITE_HEADERS = {"Sforce-Auto-Assign": "FALSE"}
 
 
@@ -202,8 +205,16 @@ class SalesforceClient:
         return self.caller.call("query_more", fetch)
 
     def query(self, soql: str, *, include_deleted: bool = False) -> list[dict[str, Any]]:
-        """All records of a small query (metadata, re-checks)."""
-        return [r for page in self.pages(soql, include_deleted=include_deleted) for r in page]
+        """All records of a small query (metadata, re-checks); a dead cursor runs it again."""
+        for attempt in range(QUERY_RESTARTS + 1):
+            try:
+                return [
+                    r for page in self.pages(soql, include_deleted=include_deleted) for r in page
+                ]
+            except QueryRestart:
+                if attempt == QUERY_RESTARTS:
+                    raise
+        raise AssertionError("unreachable")
 
     def lead_pages(self, soql: str) -> Iterator[list[Lead]]:
         """The pull: each page of a queryAll over Lead, as Lead values."""
@@ -211,6 +222,21 @@ class SalesforceClient:
             yield [lead_from_record(r) for r in page]
 
     # -- writes -------------------------------------------------------------
+
+    def convert_leads(self, converts: Sequence[LeadConvert]) -> list[ConvertResult]:
+        """Convert leads with SOAP convertLead; see `connectors.soap` for the retry contract."""
+        if not converts:
+            return []
+        return convert_leads(
+            self.session,
+            self.caller,
+            f"https://{self._spend().sf_instance}",
+            self.settings.sf_api_version,
+            lambda: str(self._spend().session_id),
+            converts,
+            client_name=self.settings.sfsync_client_name,
+            recheck=lambda soql: self.query(soql, include_deleted=True),
+        )
 
     def update(
         self, sobject: str, patches: Sequence[tuple[str, Mapping[str, Any]]]

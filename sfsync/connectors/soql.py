@@ -81,6 +81,14 @@ def incremental_query(
     return f"SELECT {columns} FROM {sobject}{clause} ORDER BY SystemModstamp, Id"
 
 
+def like_literal(value: str, *, prefix: bool = False, contains: bool = False) -> str:
+    """A quoted LIKE pattern matching `value` literally (its own `%` and `_` escaped)."""
+    body = quote(value)[1:-1].replace("%", "\\%").replace("_", "\\_")
+    before = "%" if contains else ""
+    after = "%" if (prefix or contains) else ""
+    return f"'{before}{body}{after}'"
+
+
 def id_chunks(ids: Sequence[str], budget: int = MAX_WHERE_CHARS) -> Iterator[list[str]]:
     """Split ids so that each `Id IN (...)` clause fits `budget` characters."""
     chunk: list[str] = []

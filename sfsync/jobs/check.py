@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sfsync.connectors.salesforce import ObjectInfo
-from sfsync.mappings import FIELDS_FILE, SCORING_FILE, Path_, read_yaml
+from sfsync.connectors.salesforce import ObjectInfo, SalesforceClient
+from sfsync.mappings import CONVERSION_FILE, FIELDS_FILE, SCORING_FILE, Path_, read_yaml
 from sfsync.rules.pipeline import RuleSet
 
 
@@ -37,10 +37,60 @@ class _Ref:
     must_update: bool = False
 
 
-def check_mappings(directory: Path, rules: RuleSet, lead: ObjectInfo) -> list[Problem]:
-    """Every field reference and picklist value in the mappings, checked against `lead`."""
+@dataclass(frozen=True)
+class OrgFacts:
+    """What the checks need to know about the org besides the Lead describe."""
+
+    lead: ObjectInfo
+    converted_statuses: frozenset[str] = frozenset()
+    active_users: frozenset[str] = frozenset()
+
+
+def org_facts(client: SalesforceClient, rules: RuleSet) -> OrgFacts:
+    """Read the org once: the Lead describe, and statuses and users when conversion needs them."""
+    lead = client.describe("Lead")
+    if rules.conversion is None:
+        return OrgFacts(lead)
+    statuses = client.query("SELECT ApiName, MasterLabel FROM LeadStatus WHERE IsConverted = true")
+    users = client.query("SELECT Id FROM User WHERE IsActive = true")
+    names = {str(s.get(k)) for s in statuses for k in ("ApiName", "MasterLabel") if s.get(k)}
+    return OrgFacts(lead, frozenset(names), frozenset(str(u["Id"]) for u in users))
+
+
+def check_mappings(directory: Path, rules: RuleSet, facts: OrgFacts) -> list[Problem]:
+    """Every field, picklist value, status and owner in the mappings, checked against the org."""
+    lead = facts.lead
     problems = [p for ref in _field_refs(rules) if (p := _check_field(directory, ref, lead))]
-    return problems + list(_rating_values(directory, rules, lead))
+    return (
+        problems
+        + list(_rating_values(directory, rules, lead))
+        + _conversion(directory, rules, facts)
+    )
+
+
+def _conversion(directory: Path, rules: RuleSet, facts: OrgFacts) -> list[Problem]:
+    config = rules.conversion
+    if config is None:
+        return []
+    problems = [
+        _problem(
+            directory, CONVERSION_FILE, ("criteria", i, "field"), f"no field {row.field!r} on Lead"
+        )
+        for i, row in enumerate(config.criteria)
+        if row.field not in facts.lead.fields
+    ]
+    if config.converted_status not in facts.converted_statuses:
+        allowed = ", ".join(sorted(facts.converted_statuses)) or "none"
+        message = (
+            f"{config.converted_status!r} is not a LeadStatus with IsConverted = true "
+            f"(the org has: {allowed})"
+        )
+        problems.append(_problem(directory, CONVERSION_FILE, ("converted_status",), message))
+    owner = config.fallback_owner
+    if owner and owner not in facts.active_users:
+        message = f"{owner} is not an active user of the org"
+        problems.append(_problem(directory, CONVERSION_FILE, ("fallback_owner",), message))
+    return problems
 
 
 def _field_refs(rules: RuleSet) -> Iterator[_Ref]:

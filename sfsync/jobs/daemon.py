@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -22,8 +23,11 @@ log = structlog.get_logger("sfsync.daemon")
 MAX_JITTER_SECONDS = 5.0
 
 
-def run_daemon(job: SyncJob, interval_seconds: int) -> None:
+def run_daemon(
+    job: SyncJob, interval_seconds: int, run_cycle: Callable[[], object] | None = None
+) -> None:
     """Run cycles every `interval_seconds` until a stop signal; fatal config/auth errors end it."""
+    one_cycle = run_cycle or job.run_once
     scheduler = BlockingScheduler(timezone="UTC")
     fatal: list[SfsyncError] = []
     stopping = threading.Event()
@@ -32,7 +36,7 @@ def run_daemon(job: SyncJob, interval_seconds: int) -> None:
         if stopping.is_set():
             return
         try:
-            job.run_once()
+            one_cycle()
         except (ConfigError, AuthError) as exc:
             fatal.append(exc)
             scheduler.shutdown(wait=False)

@@ -25,11 +25,13 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from sfsync.config import Settings
-from sfsync.connectors.salesforce import ObjectInfo, SalesforceClient
+from sfsync.connectors.salesforce import SalesforceClient
 from sfsync.connectors.soql import incremental_query
 from sfsync.errors import QueryRestart, SfsyncError
+from sfsync.jobs.check import OrgFacts, org_facts
 from sfsync.jobs.flush import FlushCounts, flush, recover_in_flight
-from sfsync.jobs.plan import PlannedChange, check_against_describe, plan_for
+from sfsync.jobs.plan import PlannedChange, check_against_org, plan_for
+from sfsync.jobs.targets import attach_targets
 from sfsync.models import Decision, Lead
 from sfsync.rules.pipeline import RuleSet, decide
 from sfsync.store import LeadState, OutboxState, Store
@@ -80,16 +82,14 @@ class SyncJob:
         self.client, self.store, self.rules, self.settings = client, store, rules, settings
         self.clock = clock
         self.overlap = timedelta(seconds=settings.sfsync_overlap_seconds)
-        self._describe: ObjectInfo | None = None
+        self._facts: OrgFacts | None = None
         self._me = ""
 
     def prepare(self) -> None:
         """Check the mappings against the org's describe once per process (one call)."""
-        if self._describe is None:
-            self._describe = self.client.describe("Lead")
-            self.rules = check_against_describe(
-                self.rules, self._describe, self.settings.sfsync_mappings
-            )
+        if self._facts is None:
+            self._facts = org_facts(self.client, self.rules)
+            self.rules = check_against_org(self.rules, self._facts, self.settings.sfsync_mappings)
 
     def run_once(self, *, dry_run: bool = False) -> CycleReport:
         """One cycle; raises SfsyncError subclasses after recording how the run ended."""
@@ -161,6 +161,7 @@ class SyncJob:
         states = self.store.lead_states([lead.id for lead in page])
         fresh = [lead for lead in page if _is_new_version(lead, states.get(lead.id))]
         decisions = [self._decide(lead, states.get(lead.id)) for lead in fresh]
+        decisions = attach_targets(self.client, decisions, {lead.id: lead for lead in fresh})
         worth_keeping = [
             d
             for d, lead in zip(decisions, fresh, strict=True)

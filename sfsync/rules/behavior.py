@@ -11,7 +11,7 @@ negative ones included (bounced e-mail, opted out, competitor domain).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
@@ -114,6 +114,11 @@ class BehaviorConfig(BaseModel):
             raise ValueError(f"min_score {low:g} is above max_score {high:g}")
         return self
 
+    @cached_property
+    def rules_by_kind(self) -> Mapping[EventKind, tuple[int, ...]]:
+        """Positions of the event rules for each kind, in file order."""
+        return {k: tuple(i for i, r in enumerate(self.events) if r.kind == k) for k in EventKind}
+
     def fields_read(self) -> set[str]:
         """Fields the signals look at, including their `since_field`."""
         fields = {f for s in self.signals for f in s.fields_read()}
@@ -154,28 +159,29 @@ def _event_lines(
     engagement: Iterable[Engagement], config: BehaviorConfig, now: datetime
 ) -> list[Contribution]:
     ages: dict[int, list[float]] = {}
+    now = _aware(now)
     for event in engagement:
-        age = age_days(event.at, now)
-        if age > config.max_age_days:
+        index = _rule_for(event, config)
+        if index is None:
             continue
-        index = _rule_for(event, config.events)
-        if index is not None:
+        age = age_days(event.at, now)
+        if age <= config.max_age_days:
             ages.setdefault(index, []).append(age)
     return [_event_line(config.events[i], found, config) for i, found in sorted(ages.items())]
 
 
-def _rule_for(event: Engagement, rules: Sequence[EventRule]) -> int | None:
+def _rule_for(event: Engagement, config: BehaviorConfig) -> int | None:
     """The first rule that scores the event: list specific details before catch-alls."""
-    return next((i for i, rule in enumerate(rules) if rule.matches(event)), None)
+    rules = config.events
+    return next((i for i in config.rules_by_kind[event.kind] if rules[i].matches(event)), None)
 
 
 def _event_line(rule: EventRule, ages: list[float], config: BehaviorConfig) -> Contribution:
     half_life = rule.half_life_days or config.half_life_days
-    points = sum(decay(rule.points, age, half_life) for age in ages)
+    points = rule.points * sum(0.5 ** (max(age, 0.0) / half_life) for age in ages)
     if rule.max_points is not None and abs(points) > rule.max_points:
         points = rule.max_points if points > 0 else -rule.max_points
-    newest = max(min(ages), 0.0)
-    detail = f"{len(ages)} x {rule.points:+g}, newest {newest:.0f} day(s) ago"
+    detail = f"{len(ages)} x {rule.points:+g}, newest {max(int(min(ages)), 0)} day(s) ago"
     return Contribution(rule.name, round(points, 2), detail)
 
 

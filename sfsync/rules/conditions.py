@@ -2,19 +2,34 @@
 
 Grading, behaviour and lifecycle rules all share the scoring.yaml form
 (`criteria: [{field, operator, value}]` plus optional `filter_logic`). The
-rows and logic are validated by `criteria.Criteria` when the file loads; the
-compiled filter logic is kept, so testing a rule on a lead costs only the rows.
+rows and logic are validated by `criteria.Criteria` when the file loads.
+For speed, every row whose value is text or numbers is compiled once into a
+closure over pre-folded values; any other row calls `Criterion.holds`
+itself. Property tests check that both always agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+import re
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sfsync.rules.criteria import Criteria, Criterion, Logic, parse_filter_logic
+from sfsync.rules.criteria import Criteria, Criterion, Operator, parse_filter_logic
+
+Test = Callable[[Mapping[str, Any]], bool]
+_SCHEME = re.compile(r"^[a-z]+://")
+_MEMBERSHIP = {Operator.EQUALS, Operator.IN, Operator.NOT_EQUAL, Operator.NOT_IN}
+_NEGATED = {Operator.NOT_EQUAL, Operator.NOT_IN}
+_ORDER: dict[Operator, Callable[[float, float], bool]] = {
+    Operator.GREATER_THAN: operator.gt,
+    Operator.GREATER_OR_EQUAL: operator.ge,
+    Operator.LESS_THAN: operator.lt,
+    Operator.LESS_OR_EQUAL: operator.le,
+}
 
 
 class CriteriaRule(BaseModel):
@@ -32,16 +47,151 @@ class CriteriaRule(BaseModel):
         return self
 
     @cached_property
-    def _logic(self) -> Logic | None:
-        return parse_filter_logic(self.filter_logic) if self.filter_logic else None
-
-    def holds(self, values: Mapping[str, Any]) -> bool:
-        """Whether the rule's criteria are true for a record's values."""
-        logic = self._logic
-        if logic is None:
-            return all(row.holds(values) for row in self.criteria)
-        return logic([row.holds(values) for row in self.criteria])
+    def holds(self) -> Test:
+        """Whether the rule's criteria are true for a record's values (compiled on first use)."""
+        tests = tuple(compile_row(row) for row in self.criteria)
+        if self.filter_logic is not None:
+            logic = parse_filter_logic(self.filter_logic)
+            return lambda values: logic([test(values) for test in tests])
+        if len(tests) == 1:
+            return tests[0]
+        return lambda values: all(test(values) for test in tests)
 
     def fields_read(self) -> set[str]:
         """The fields (and `$facts`) the rule looks at."""
         return {row.field for row in self.criteria}
+
+
+def compile_row(row: Criterion) -> Test:
+    """A fast test with exactly the meaning of `row.holds`."""
+    options: list[Any] = list(row.value) if isinstance(row.value, list | tuple) else [row.value]
+    if not all(isinstance(o, str | int | float) for o in options):
+        return _BY_OPERATOR.get(row.operator, _as_is)(row, [])
+    return _TEXT_FORMS.get(row.operator, _as_is)(row, options)
+
+
+def _as_is(row: Criterion, _options: list[Any]) -> Test:
+    return row.holds
+
+
+def _membership(row: Criterion, options: list[Any]) -> Test:
+    """equals / in / not_equal / not_in: text compares folded, numbers compare as numbers."""
+    field, negated = row.field, row.operator in _NEGATED
+    folded = frozenset(_folded(options))
+    numbers = tuple(n for n in map(_number, options) if n is not None)
+    # A single true/false value makes criteria compare everything as text.
+    as_text = isinstance(row.value, bool)
+
+    def test(values: Mapping[str, Any]) -> bool:
+        actual = values.get(field)
+        if actual is None:
+            found = "" in folded
+        elif isinstance(actual, str | bool) or (as_text and isinstance(actual, int | float)):
+            found = str(actual).casefold().strip() in folded
+        elif isinstance(actual, int | float):
+            found = any(n == float(actual) for n in numbers)
+        else:
+            return row.holds(values)
+        return found is not negated
+
+    return test
+
+
+def _comparison(row: Criterion, _options: list[Any]) -> Test:
+    field, compare, limit = row.field, _ORDER[row.operator], _number(row.value)
+
+    def test(values: Mapping[str, Any]) -> bool:
+        actual = values.get(field)
+        if actual is None or isinstance(actual, bool) or limit is None:
+            return False
+        try:
+            return compare(float(actual), limit)
+        except (TypeError, ValueError):
+            return False
+
+    return test
+
+
+def _words(row: Criterion, options: list[Any]) -> Test:
+    words = [re.escape(w) for w in _folded(options) if w]
+    pattern = re.compile(rf"(?<!\w)(?:{'|'.join(words)})(?!\w)") if words else None
+    return _on_text(row.field, lambda text: pattern is not None and bool(pattern.search(text)))
+
+
+def _contains(row: Criterion, options: list[Any]) -> Test:
+    parts, negated = [p for p in _folded(options) if p], row.operator is Operator.DOES_NOT_CONTAIN
+    test = _on_text(row.field, lambda text: any(p in text for p in parts))
+    return (lambda values: not test(values)) if negated else test
+
+
+def _starts(row: Criterion, options: list[Any]) -> Test:
+    starts = tuple(p for p in _folded(options) if p)
+    return _on_text(row.field, lambda text: bool(starts) and text.startswith(starts))
+
+
+def _domains(row: Criterion, options: list[Any]) -> Test:
+    domains = frozenset(_folded(options))
+    ends = tuple("." + d for d in domains)
+
+    def test(values: Mapping[str, Any]) -> bool:
+        text = _fold(values.get(row.field)).rsplit("@", 1)[-1]
+        domain = _SCHEME.sub("", text).split("/", 1)[0].removeprefix("www.")
+        return bool(domain) and (domain in domains or domain.endswith(ends))
+
+    return test
+
+
+def _on_text(field: str, check: Callable[[str], bool]) -> Test:
+    """A test on the folded text of a field; blank text never matches (as in criteria)."""
+
+    def test(values: Mapping[str, Any]) -> bool:
+        text = _fold(values.get(field))
+        return bool(text) and check(text)
+
+    return test
+
+
+def _fold(value: Any) -> str:
+    return "" if value is None else str(value).casefold().strip()
+
+
+def _folded(options: list[Any]) -> list[str]:
+    return [_fold(o) for o in options]
+
+
+def _blankness(row: Criterion, _options: list[Any]) -> Test:
+    field, wanted = row.field, row.operator is Operator.IS_BLANK
+
+    def test(values: Mapping[str, Any]) -> bool:
+        actual = values.get(field)
+        empty = actual is None or (isinstance(actual, str) and not actual.strip())
+        return empty is wanted
+
+    return test
+
+
+def _number(value: Any) -> float | None:
+    """A number as criteria reads one: never from true/false, None for text that is not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# Rows whose values are all text or numbers; other rows need no folded values.
+_BY_OPERATOR: dict[Operator, Callable[[Criterion, list[Any]], Test]] = {
+    **dict.fromkeys(_ORDER, _comparison),
+    Operator.IS_BLANK: _blankness,
+    Operator.IS_NOT_BLANK: _blankness,
+}
+_TEXT_FORMS: dict[Operator, Callable[[Criterion, list[Any]], Test]] = {
+    **_BY_OPERATOR,
+    **dict.fromkeys(_MEMBERSHIP, _membership),
+    Operator.CONTAINS_WORD: _words,
+    Operator.CONTAINS: _contains,
+    Operator.DOES_NOT_CONTAIN: _contains,
+    Operator.STARTS_WITH: _starts,
+    Operator.MATCHES_DOMAIN: _domains,
+}

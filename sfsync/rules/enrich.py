@@ -13,9 +13,8 @@ an admin may allow: rewriting a value into the standard form of *itself*
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from functools import cached_property
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from sfsync.models import Contribution
 from sfsync.rules.enrich_company import CompanyMatch, find_company, normalise_company
@@ -52,9 +51,8 @@ class Fill:
     standardizes: bool = False
 
 
-@dataclass(frozen=True)
-class Enrichment:
-    """What enrichment found for one lead: each enricher's result, the facts, the fills."""
+class _Parts(NamedTuple):
+    """What each enricher found; the first fields of `Enrichment`, in order."""
 
     email: EmailFacts
     phone: PhoneFacts
@@ -67,13 +65,26 @@ class Enrichment:
     company: CompanyMatch | None
     competitor: str | None
     title: TitleFacts
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """What enrichment found for one lead: each enricher's result, the facts, the fills."""
+
+    email: EmailFacts
+    phone: PhoneFacts
+    mobile: PhoneFacts
+    country: Country | None
+    country_source: str | None
+    state: State | None
+    company_name: str | None
+    company: CompanyMatch | None
+    competitor: str | None
+    title: TitleFacts
+    # Every fact by its `$name`, as criteria rows read them.
+    facts: Mapping[str, Any] = field(default_factory=dict)
     fills: tuple[Fill, ...] = ()
     kept: Mapping[str, str] = field(default_factory=dict)
-
-    @cached_property
-    def facts(self) -> Mapping[str, Any]:
-        """Every fact by its `$name`, as criteria rows read them."""
-        return _flatten(self)
 
     def values(self, lead_values: Mapping[str, Any]) -> dict[str, Any]:
         """The lead as the next rules should see it: its values, the fills, then the facts."""
@@ -107,14 +118,13 @@ def enrich_lead(
     `last_written` holds what sfsync last wrote to this lead: a field still
     holding that value is sfsync's own and may be refreshed.
     """
-    found = _derive(values, config, data)
-    fills, kept = _plan_fills(values, found, config, last_written or {})
-    return replace(found, fills=fills, kept=kept) if fills or kept else found
+    parts = _derive(values, config, data)
+    facts = _facts(parts)
+    fills, kept = _plan_fills(values, facts, parts.country_source, config, last_written or {})
+    return Enrichment(*parts, facts=facts, fills=fills, kept=kept)
 
 
-def _derive(
-    values: Mapping[str, Any], config: EnrichmentConfig, data: EnrichmentData
-) -> Enrichment:
+def _derive(values: Mapping[str, Any], config: EnrichmentConfig, data: EnrichmentData) -> _Parts:
     src = config.sources
     email = analyse_email(_read(values, src.email), data.email)
     country = resolve_country(_read(values, src.country), data.geo)
@@ -126,7 +136,7 @@ def _derive(
         country, country_source = _country_from_phones(data, (phone, src.phone),
                                                         (mobile, src.mobile))  # fmt: skip
     website = _read(values, src.website)
-    return Enrichment(
+    return _Parts(
         email=email, phone=phone, mobile=mobile, country=country,
         country_source=country_source,
         state=resolve_state(_read(values, src.state), country.code if country else None, data.geo),
@@ -169,18 +179,23 @@ def _competitor(email_domain: str | None, website: Any, competitors: frozenset[s
     return None
 
 
-def _flatten(found: Enrichment) -> dict[str, Any]:
-    email, country, state = found.email, found.country, found.state
-    phone, mobile, title = found.phone, found.mobile, found.title
-    match = found.company
-    facts = match.facts if match else None
+def _facts(parts: _Parts) -> dict[str, Any]:
+    """Every fact by name. E-mail flags are unknown (None) without a valid address."""
+    email, phone, mobile, country, state = (
+        parts.email,
+        parts.phone,
+        parts.mobile,
+        parts.country,
+        parts.state,
+    )
+    valid, match, title = email.valid, parts.company, parts.title
+    firm = match.facts if match else None
     return {
         Fact.EMAIL_ADDRESS: email.address, Fact.EMAIL_DOMAIN: email.domain,
-        Fact.EMAIL_VALID: email.valid if email.present else None,
-        # Unknown (None) without a valid address: criteria then treat them as blank.
-        Fact.EMAIL_FREE: email.free if email.valid else None,
-        Fact.EMAIL_DISPOSABLE: email.disposable if email.valid else None,
-        Fact.EMAIL_ROLE: email.role if email.valid else None,
+        Fact.EMAIL_VALID: valid if email.present else None,
+        Fact.EMAIL_FREE: email.free if valid else None,
+        Fact.EMAIL_DISPOSABLE: email.disposable if valid else None,
+        Fact.EMAIL_ROLE: email.role if valid else None,
         Fact.PHONE_E164: phone.e164, Fact.PHONE_COUNTRY: phone.country,
         Fact.PHONE_VALID: None if phone is NO_PHONE else phone.valid,
         Fact.MOBILE_E164: mobile.e164, Fact.MOBILE_COUNTRY: mobile.country,
@@ -189,32 +204,33 @@ def _flatten(found: Enrichment) -> dict[str, Any]:
         Fact.COUNTRY_NAME: country.name if country else None,
         Fact.STATE_CODE: state.code if state else None,
         Fact.STATE_NAME: state.name if state else None,
-        Fact.COMPANY_NAME: found.company_name,
+        Fact.COMPANY_NAME: parts.company_name,
         Fact.COMPANY_DOMAIN: match.domain if match else email.corporate_domain,
         Fact.COMPANY_KNOWN: match is not None,
-        Fact.COMPANY_EMPLOYEES: facts.employees if facts else None,
-        Fact.COMPANY_REVENUE: facts.annual_revenue if facts else None,
-        Fact.COMPANY_INDUSTRY: facts.industry if facts else None,
-        Fact.COMPANY_COMPETITOR: found.competitor is not None,
+        Fact.COMPANY_EMPLOYEES: firm.employees if firm else None,
+        Fact.COMPANY_REVENUE: firm.annual_revenue if firm else None,
+        Fact.COMPANY_INDUSTRY: firm.industry if firm else None,
+        Fact.COMPANY_COMPETITOR: parts.competitor is not None,
         Fact.TITLE_SENIORITY: title.seniority, Fact.TITLE_DEPARTMENT: title.department,
     }  # fmt: skip
 
 
 def _plan_fills(
     values: Mapping[str, Any],
-    found: Enrichment,
+    facts: Mapping[str, Any],
+    country_source: str | None,
     config: EnrichmentConfig,
     last_written: Mapping[str, Any],
 ) -> tuple[tuple[Fill, ...], dict[str, str]]:
     fills: list[Fill] = []
     kept: dict[str, str] = {}
     for rule in config.fills:
-        value, current = found.facts[rule.fact], values.get(rule.field)
+        value, current = facts[rule.fact], values.get(rule.field)
         if value is None or same_value(current, value):
             continue
         if blank(current) or _ours(rule.field, current, last_written):
             fills.append(Fill(rule.field, value, rule.fact))
-        elif _restates(rule, found, config.sources):
+        elif _restates(rule, country_source, config.sources):
             fills.append(Fill(rule.field, value, rule.fact, standardizes=True))
         else:
             kept[rule.field] = PERSON_VALUE
@@ -225,12 +241,12 @@ def _ours(field: str, current: Any, last_written: Mapping[str, Any]) -> bool:
     return field in last_written and same_value(current, last_written[field])
 
 
-def _restates(rule: FillRule, found: Enrichment, sources: Sources) -> bool:
+def _restates(rule: FillRule, country_source: str | None, sources: Sources) -> bool:
     """Whether this lead's fact was read from the very field the rule would rewrite."""
     if rule.mode is not FillMode.STANDARDIZE:
         return False
     if rule.fact in (Fact.COUNTRY_CODE, Fact.COUNTRY_NAME):
-        return bool(found.country_source == rule.field)
+        return country_source == rule.field
     return bool(restated_field(rule.fact, sources) == rule.field)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sfsync.errors import ConfigError
 from sfsync.rules.enrich_text import clean_text, csv_rows, domain_candidates, host_of
@@ -19,6 +20,7 @@ FIRMOGRAPHICS_COLUMNS = ("domain", "name", "employees", "annual_revenue", "indus
 # A legal suffix is only removed after a separator, so "Bancorp" keeps its "corp".
 _TRAILING_JUNK = " ,&-\u2013/"
 MAX_COMPANY = 255
+CACHE_SIZE = 65_536
 _DOMAIN_SHAPE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 
 
@@ -56,8 +58,15 @@ def normalise_company(value: object, suffixes: re.Pattern[str]) -> str | None:
     """The company name without its legal form ("Acme, Inc." -> "Acme"); None when blank.
 
     Two suffixes are removed at most ("Acme Pty. Ltd."); a name that would be
-    left empty ("Inc.") is kept as it is.
+    left empty ("Inc.") is kept as it is. Names recur across leads, so recent
+    answers are remembered.
     """
+    if isinstance(value, str) and len(value) <= MAX_COMPANY:
+        return _normalise_recent(value, suffixes)
+    return _normalise(value, suffixes)
+
+
+def _normalise(value: object, suffixes: re.Pattern[str]) -> str | None:
     name = clean_text(value, MAX_COMPANY)
     if not name:
         return None
@@ -67,6 +76,9 @@ def normalise_company(value: object, suffixes: re.Pattern[str]) -> str | None:
             break
         name = shorter
     return name
+
+
+_normalise_recent = lru_cache(maxsize=CACHE_SIZE)(_normalise)
 
 
 def find_company(

@@ -78,12 +78,13 @@ def analyse_email(value: object, lists: EmailLists) -> EmailFacts:
     if address is None:
         return INVALID_EMAIL if clean_text(value, MAX_ADDRESS) else NO_EMAIL
     local, domain = address.rsplit("@", 1)
-    free = _listed(domain, lists.free_mail)
+    candidates = tuple(domain_candidates(domain))
+    free = not lists.free_mail.isdisjoint(candidates)
     return EmailFacts(
         address=address,
         domain=domain,
         free=free,
-        disposable=not free and _listed(domain, lists.disposable),
+        disposable=not free and not lists.disposable.isdisjoint(candidates),
         role=is_role(local, lists.role_prefixes),
     )
 
@@ -120,7 +121,3 @@ def is_role(local: str, prefixes: frozenset[str]) -> bool:
     """Whether a local part names a shared mailbox: listed itself, or its first word is."""
     local = local.split("+", 1)[0]
     return local in prefixes or _WORD_BREAK.split(local, 1)[0] in prefixes
-
-
-def _listed(domain: str, listed: frozenset[str]) -> bool:
-    return any(candidate in listed for candidate in domain_candidates(domain))

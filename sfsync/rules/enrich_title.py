@@ -9,7 +9,6 @@ and titles are folded the same way (case, accents, dots), so "V.P." is "vp".
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,6 +19,8 @@ from sfsync.rules.enrich_text import clean_text, fold_key
 
 # Job titles are 128 characters in Salesforce; look no further than this.
 MAX_TITLE = 256
+# Distinct titles remembered per config; a pure function's answers, so any size is safe.
+MEMO_SIZE = 50_000
 # Scripts written without spaces (CJK and later blocks): no word boundary there.
 _NO_SPACES_FROM = 0x2E80
 
@@ -61,27 +62,49 @@ class KeywordTable(BaseModel):
         return self
 
     @cached_property
-    def _pattern(self) -> re.Pattern[str] | None:
-        keys = sorted({fold_key(k) for g in self.groups for k in g.keywords}, key=len, reverse=True)
-        return re.compile("|".join(_bounded(k) for k in keys)) if keys else None
-
-    @cached_property
-    def _names(self) -> Mapping[str, str]:
-        return {fold_key(k): g.name for g in self.groups for k in g.keywords}
+    def _index(self) -> _KeywordIndex:
+        return _KeywordIndex.build(self.groups)
 
     def find(self, folded_title: str) -> tuple[str | None, str | None]:
         """(group, keyword) of the first keyword in an already folded title."""
-        match = self._pattern.search(folded_title) if self._pattern else None
-        if match is None:
+        found = self._index.first(folded_title)
+        if found is None:
             return (self.otherwise if folded_title else None), None
-        return self._names[match.group()], match.group()
+        return self._index.names[found], found
 
 
-def _bounded(keyword: str) -> str:
-    """The keyword as a regex that matches whole words only where the script uses spaces."""
-    left = "" if ord(keyword[0]) >= _NO_SPACES_FROM else r"(?<!\w)"
-    right = "" if ord(keyword[-1]) >= _NO_SPACES_FROM else r"(?!\w)"
-    return left + re.escape(keyword) + right
+@dataclass(frozen=True)
+class _KeywordIndex:
+    """Folded keyword -> group, searched word by word: a few dict lookups per title.
+
+    Folded text is words joined by single spaces, so matching word n-grams
+    is matching whole words. Keywords in scripts written without spaces
+    (Japanese, Chinese) are searched as substrings instead.
+    """
+
+    names: Mapping[str, str]
+    longest: int
+    unspaced: tuple[str, ...]
+
+    @classmethod
+    def build(cls, groups: tuple[KeywordGroup, ...]) -> _KeywordIndex:
+        names = {fold_key(k): g.name for g in groups for k in g.keywords}
+        unspaced = tuple(k for k in names if ord(k[0]) >= _NO_SPACES_FROM)
+        longest = max((k.count(" ") + 1 for k in names), default=0)
+        return cls(names=names, longest=longest, unspaced=unspaced)
+
+    def first(self, folded: str) -> str | None:
+        words = folded.split(" ")
+        for start in range(len(words)):
+            for size in range(min(self.longest, len(words) - start), 0, -1):
+                candidate = " ".join(words[start : start + size])
+                if candidate in self.names:
+                    return candidate
+            if self.unspaced and not words[start].isascii():
+                inside = next((k for k in self.unspaced if k in words[start]), None)
+                if inside is not None:
+                    return inside
+        return None
 
 
 class TitleConfig(BaseModel):
@@ -91,6 +114,11 @@ class TitleConfig(BaseModel):
 
     seniority: KeywordTable = KeywordTable()
     departments: KeywordTable = KeywordTable()
+
+    @cached_property
+    def memo(self) -> dict[str, TitleFacts]:
+        """Recent answers by raw title: the same few hundred titles recur across leads."""
+        return {}
 
 
 @dataclass(frozen=True)
@@ -114,6 +142,18 @@ NO_TITLE = TitleFacts(seniority=None, department=None)
 
 def classify_title(value: object, config: TitleConfig) -> TitleFacts:
     """Seniority and department of a Title value; both None when the title is blank."""
+    if not isinstance(value, str) or len(value) > MAX_TITLE:
+        return _classify(value, config)
+    memo = config.memo
+    facts = memo.get(value)
+    if facts is None:
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        facts = memo[value] = _classify(value, config)
+    return facts
+
+
+def _classify(value: object, config: TitleConfig) -> TitleFacts:
     folded = fold_key(clean_text(value, MAX_TITLE))
     if not folded:
         return NO_TITLE

@@ -25,6 +25,7 @@ from sfsync.rules.enrich_text import blank
 GRADES = ("F", "D-", "D", "D+", "C-", "C", "C+", "B-", "B", "B+", "A-", "A", "A+")
 RANKS = {grade: rank for rank, grade in enumerate(GRADES)}
 TOP = len(GRADES) - 1
+MATCH, MISMATCH = "matches the profile", "does not match the profile"
 
 
 def _known_grade(value: str) -> str:
@@ -119,22 +120,23 @@ class GradeOutcome:
 
 def grade_lead(values: Mapping[str, Any], config: GradeConfig) -> GradeOutcome:
     """Grade a lead's values (lead fields and `$facts`) against the profile."""
-    position = rank(config.start)
+    position = RANKS[config.start]
     steps: list[Contribution] = []
     for rule in config.profile:
-        move, detail = _move(rule, values)
+        move = _move(rule, values)
         if move:
             position = min(TOP, max(0, position + move))
-            steps.append(Contribution(rule.name, move, detail))
+            steps.append(Contribution(rule.name, move, MATCH if move > 0 else MISMATCH))
     return GradeOutcome(grade=GRADES[position], steps=tuple(steps))
 
 
-def _move(rule: ProfileRule, values: Mapping[str, Any]) -> tuple[int, str]:
+def _move(rule: ProfileRule, values: Mapping[str, Any]) -> int:
+    """Thirds of a letter: up if the rule holds, down if its fields are known and it does not."""
     if rule.holds(values):
-        return rule.up, "matches the profile"
-    if all(blank(values.get(row.field)) for row in rule.criteria):
-        return 0, "unknown"
-    return -rule.down, "does not match the profile"
+        return rule.up
+    if not rule.down or all(blank(values.get(row.field)) for row in rule.criteria):
+        return 0
+    return -rule.down
 
 
 def rate_lead(score: float, grade: str | None, ratings: tuple[RatingRule, ...]) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from sfsync.models import Decision, Lead, stable_hash
+from sfsync.rules.convert import ConversionConfig, decide_conversion
 from sfsync.rules.score import ScoreOutcome, ScoringConfig, score_lead
 
 HUMAN_OVERRIDE = "set in the org by someone else; their value wins (clear it to hand it back)"
@@ -39,10 +40,16 @@ class RuleSet:
     fields: FieldsConfig
     scoring: ScoringConfig
     version: str
+    conversion: ConversionConfig | None = None
+    # Facts from the org that rules consult (filled at start-up by the job).
+    active_users: frozenset[str] | None = None
 
     def fields_read(self) -> set[str]:
         """Lead fields the rules read: their hash tells whether a lead needs a new decision."""
-        return set(self.fields.read) | self.scoring.fields_read()
+        read = set(self.fields.read) | self.scoring.fields_read()
+        if self.conversion is not None:
+            read |= {c.field for c in self.conversion.criteria} | {"OwnerId", "LastName", "Company"}
+        return read
 
 
 def decide(lead: Lead, rules: RuleSet, last_written: Mapping[str, Any], now: datetime) -> Decision:
@@ -56,13 +63,24 @@ def decide(lead: Lead, rules: RuleSet, last_written: Mapping[str, Any], now: dat
     outcome = score_lead(lead.values, rules.scoring)
     wanted = _wanted_values(outcome, rules)
     changes, skipped = _diff(lead, wanted, last_written)
-    summary = {"score": outcome.score, "rating": outcome.rating, "decided_at": now.isoformat()}
+    summary: dict[str, Any] = {
+        "score": outcome.score,
+        "rating": outcome.rating,
+        "decided_at": now.isoformat(),
+    }
+    convert = None
+    if rules.conversion is not None:
+        values = {**lead.values, **changes}
+        convert, blocked = decide_conversion(values, rules.conversion, rules.active_users)
+        if blocked:
+            summary["conversion_blocked"] = blocked
     return Decision(
         lead_id=lead.id,
         base_stamp=lead.system_modstamp,
         input_hash=hashed,
         rules_version=rules.version,
         changes=changes,
+        convert=convert,
         previous={name: lead.get(name) for name in changes},
         reasons=outcome.contributions,
         summary=summary,
@@ -71,8 +89,13 @@ def decide(lead: Lead, rules: RuleSet, last_written: Mapping[str, Any], now: dat
 
 
 def input_hash(lead: Lead, rules: RuleSet) -> str:
-    """Hash of the values the rules read (not the fields sfsync writes)."""
-    return stable_hash({name: lead.get(name) for name in sorted(rules.fields_read())})
+    """Hash of the values the rules read, leaving out the fields sfsync writes itself.
+
+    Managed fields are results, not inputs: hashing them would make the echo
+    of sfsync's own write look like a new input.
+    """
+    inputs = sorted(rules.fields_read() - set(rules.fields.write))
+    return stable_hash({name: lead.get(name) for name in inputs})
 
 
 def _wanted_values(outcome: ScoreOutcome, rules: RuleSet) -> dict[str, Any]:

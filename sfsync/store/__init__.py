@@ -26,6 +26,7 @@ from sfsync.store.tables import (
     Cursor,
     DecisionRow,
     LeadState,
+    OutboxKind,
     OutboxRow,
     OutboxState,
     RunRow,
@@ -33,7 +34,7 @@ from sfsync.store.tables import (
 )
 from sfsync.store.workers import Liveness
 
-__all__ = ["LeadState", "OutboxRow", "OutboxState", "RunRow", "Store"]
+__all__ = ["LeadState", "OutboxKind", "OutboxRow", "OutboxState", "RunRow", "Store"]
 
 IN_CHUNK = 500
 LIVE_STATES = (OutboxState.STAGED, OutboxState.PENDING, OutboxState.SENDING)
@@ -120,7 +121,7 @@ class Store:
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def claim(self, limit: int) -> list[OutboxRow]:
+    def claim(self, limit: int, kind: OutboxKind = OutboxKind.UPDATE) -> list[OutboxRow]:
         """Take up to `limit` pending rows for sending, marked `sending` before they go out.
 
         On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several workers claim at
@@ -129,11 +130,14 @@ class Store:
         with self.session() as s:
             query = (
                 select(OutboxRow)
-                .where(col(OutboxRow.state) == OutboxState.PENDING)
+                .where(col(OutboxRow.state) == OutboxState.PENDING, OutboxRow.kind == kind)
                 .order_by(col(OutboxRow.id))
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
+            if kind is OutboxKind.CONVERT:
+                # A converted lead refuses updates: its waiting updates go first.
+                query = query.where(~_live_update_for_same_lead())
             rows = list(s.exec(query))
             for row in rows:
                 row.state, row.claimed_by, row.updated_at = (
@@ -161,13 +165,17 @@ class Store:
                 if result is not None:
                     _apply_result(s, row, result, max_attempts)
 
-    def resolve_in_flight(self, row: OutboxRow, state: OutboxState) -> None:
+    def resolve_in_flight(
+        self, row: OutboxRow, state: OutboxState, created: dict[str, str] | None = None
+    ) -> None:
         """Settle a row whose send outcome was unknown, after checking the org."""
         with self.session() as s:
             fresh = s.get(OutboxRow, row.id)
             if fresh is None:
                 return
             fresh.state, fresh.updated_at = state, utcnow()
+            if created:
+                fresh.result = created
             if state is OutboxState.DONE:
                 _remember_written(s, fresh)
             s.add(fresh)
@@ -241,6 +249,15 @@ class Store:
             return list(s.exec(query))
 
 
+def _live_update_for_same_lead() -> sa.Exists:
+    other = sa.orm.aliased(OutboxRow)
+    return sa.exists().where(
+        col(other.lead_id) == col(OutboxRow.lead_id),
+        col(other.kind) == OutboxKind.UPDATE,
+        col(other.state).in_(LIVE_STATES),
+    )
+
+
 def _advance(s: Session, name: str, value: datetime | None, *, force: bool = False) -> None:
     cursor = s.get(Cursor, name) or Cursor(name=name)
     if force or cursor.watermark is None or (value is not None and value > cursor.watermark):
@@ -282,15 +299,7 @@ def _save_decision(s: Session, run_id: str, decision: Decision) -> int:
     )
     s.add(row)
     s.flush()
-    duplicate = s.exec(
-        select(OutboxRow.id).where(
-            OutboxRow.lead_id == decision.lead_id,
-            OutboxRow.patch_hash == decision.patch_hash,
-            OutboxRow.rules_version == decision.rules_version,
-            OutboxRow.base_stamp == decision.base_stamp,
-        )
-    ).first()
-    if duplicate is not None:
+    if _already_queued(s, decision):
         return 0
     # The newest decision about a lead replaces whatever older one still waits to be sent.
     s.execute(
@@ -298,18 +307,43 @@ def _save_decision(s: Session, run_id: str, decision: Decision) -> int:
         .where(col(OutboxRow.lead_id) == decision.lead_id, col(OutboxRow.state).in_(LIVE_STATES))
         .values(state=OutboxState.SUPERSEDED, updated_at=utcnow())
     )
-    return _enqueue(s, run_id, row, decision) if decision.changes else 0
+    queued = 0
+    if decision.changes:
+        queued += _enqueue(s, run_id, row, decision, OutboxKind.UPDATE, dict(decision.changes))
+    if decision.convert is not None:
+        queued += _enqueue(s, run_id, row, decision, OutboxKind.CONVERT, dict(decision.convert))
+    return queued
 
 
-def _enqueue(s: Session, run_id: str, row: DecisionRow, decision: Decision) -> int:
+def _already_queued(s: Session, decision: Decision) -> bool:
+    found = s.exec(
+        select(OutboxRow.id).where(
+            OutboxRow.lead_id == decision.lead_id,
+            OutboxRow.patch_hash == decision.patch_hash,
+            OutboxRow.rules_version == decision.rules_version,
+            OutboxRow.base_stamp == decision.base_stamp,
+        )
+    ).first()
+    return found is not None
+
+
+def _enqueue(
+    s: Session,
+    run_id: str,
+    row: DecisionRow,
+    decision: Decision,
+    kind: OutboxKind,
+    patch: dict[str, Any],
+) -> int:
     assert row.id is not None
     s.add(
         OutboxRow(
             decision_id=row.id,
             run_id=run_id,
             lead_id=decision.lead_id,
-            patch=dict(decision.changes),
-            before=dict(decision.previous),
+            kind=kind,
+            patch=patch,
+            before=dict(decision.previous) if kind is OutboxKind.UPDATE else {},
             patch_hash=decision.patch_hash,
             rules_version=decision.rules_version,
             base_stamp=decision.base_stamp,
@@ -328,6 +362,7 @@ def _apply_result(s: Session, row: OutboxRow, result: WriteResult, max_attempts:
     fresh.error_fields = list(result.fields)
     if result.outcome is WriteOutcome.WRITTEN:
         fresh.state = OutboxState.DONE
+        fresh.result = dict(result.created) or None
         _remember_written(s, fresh)
     elif result.outcome is WriteOutcome.REJECTED or fresh.attempts >= max_attempts:
         fresh.state = OutboxState.DEAD
@@ -337,7 +372,32 @@ def _apply_result(s: Session, row: OutboxRow, result: WriteResult, max_attempts:
 
 
 def _remember_written(s: Session, row: OutboxRow) -> None:
+    if row.kind == OutboxKind.CONVERT:
+        _after_conversion(s, row)
+        return
     state = s.get(LeadState, row.lead_id)
     if state is not None:
         state.last_written = {**state.last_written, **row.patch}
         s.add(state)
+
+
+def _after_conversion(s: Session, row: OutboxRow) -> None:
+    """Queue the copy of lead values onto the new contact (a new record: no re-check needed)."""
+    contact_id = (row.result or {}).get("contact_id")
+    copies = row.patch.get("copy_to_contact") or {}
+    if not contact_id or not copies:
+        return
+    s.add(
+        OutboxRow(
+            decision_id=row.decision_id,
+            run_id=row.run_id,
+            lead_id=contact_id,
+            sobject="Contact",
+            kind=OutboxKind.UPDATE,
+            patch=copies,
+            patch_hash=row.patch_hash,
+            rules_version=row.rules_version,
+            base_stamp=row.base_stamp,
+            state=OutboxState.PENDING,
+        )
+    )

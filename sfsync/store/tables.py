@@ -45,6 +45,13 @@ def _json(**kw: Any) -> Any:
     return Field(sa_type=sa.JSON, **kw)
 
 
+class OutboxKind(StrEnum):
+    """What an outbox row asks of the org."""
+
+    UPDATE = "update"  # a Collections update of `sobject`
+    CONVERT = "convert"  # a convertLead of the lead
+
+
 class OutboxState(StrEnum):
     """Life of an outbox row: staged → pending → sending → done | dead (| superseded)."""
 
@@ -106,7 +113,12 @@ class OutboxRow(SQLModel, table=True):
     __tablename__ = "sfsync_outbox"
     __table_args__ = (
         sa.UniqueConstraint(
-            "lead_id", "patch_hash", "rules_version", "base_stamp", name="uq_outbox_idempotency"
+            "lead_id",
+            "kind",
+            "patch_hash",
+            "rules_version",
+            "base_stamp",
+            name="uq_outbox_idempotency",
         ),
         sa.Index("ix_outbox_state_id", "state", "id"),
     )

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
-from server_kit import Api, OrgIds, StartEmulator, build_test_org
 
 from sfsync.emulator.connected_app import new_private_key
 from sfsync.emulator.org import Org
 from sfsync.emulator.server import Emulator
+from tests.emulator.server_kit import Api, OrgIds, StartEmulator, build_test_org
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from org_kit import FrozenClock
 
 from sfsync.emulator.activity import EVENT_KINDS, Activity, ActivityEvent
 from sfsync.emulator.org import OrgSettings, Record, ValidationRule
 from sfsync.emulator.seed import SeededOrg, build_org
+from tests.emulator.org_kit import FrozenClock
 
 T0 = datetime(2025, 3, 1, 8, 0, 0, tzinfo=UTC)
 LEADS = 300

@@ -8,10 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from org_kit import T0, Kit, make_kit
 
 from sfsync.emulator.convert import LeadConvert, LeadConvertResult
 from sfsync.emulator.org import OrgSettings, ValidationRule
+from tests.emulator.org_kit import T0, Kit, make_kit
 
 CONVERTED = "Closed - Converted"
 FULL_LEAD: dict[str, Any] = {

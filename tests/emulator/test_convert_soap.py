@@ -6,11 +6,11 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
-from server_kit import Api, OrgIds
 
 from sfsync.emulator.convert import LeadConvert
 from sfsync.emulator.org import Org
 from sfsync.emulator.soap_convert import read_lead_convert
+from tests.emulator.server_kit import Api, OrgIds
 
 SOAP_PATH = "/services/Soap/u/62.0"
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"

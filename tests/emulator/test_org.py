@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from org_kit import VALID_LEAD, Kit, make_kit
 
 from sfsync.emulator.org import Org, OrgError
+from tests.emulator.org_kit import VALID_LEAD, Kit, make_kit
 
 NO_SUCH_LEAD = "00Q0A0000000ZZZ"
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from org_kit import T0, VALID_LEAD, Kit, make_kit
 
 from sfsync.emulator.org import AssignmentRuleEntry, OrgSettings, ValidationRule
+from tests.emulator.org_kit import T0, VALID_LEAD, Kit, make_kit
 
 
 @pytest.fixture

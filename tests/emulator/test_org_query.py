@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from org_kit import Kit, make_kit
 
 from sfsync.emulator.soql import SoqlError
+from tests.emulator.org_kit import Kit, make_kit
 
 
 @pytest.fixture

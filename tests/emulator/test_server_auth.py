@@ -12,11 +12,11 @@ import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
-from server_kit import API, Api, OrgIds, StartEmulator
 
 from sfsync.emulator.connected_app import new_private_key
 from sfsync.emulator.org import Org
 from sfsync.emulator.server import Emulator
+from tests.emulator.server_kit import API, Api, OrgIds, StartEmulator
 
 TOKEN = "/services/oauth2/token"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

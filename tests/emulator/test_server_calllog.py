@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import jwt
-from server_kit import Api, OrgIds
 
 from sfsync.emulator.calllog import CallLog, call_client, safe_query
+from tests.emulator.server_kit import Api, OrgIds
 
 
 def test_one_entry_per_request_with_its_outcome(api: Api, ids: OrgIds) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from server_kit import Api, OrgIds
 
 from sfsync.emulator.org import Org
+from tests.emulator.server_kit import Api, OrgIds
 
 ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 import requests
-from server_kit import Api, OrgIds, StartEmulator, client_credentials_form
 
 from sfsync.emulator.faults import FaultPlan, Faults
 from sfsync.emulator.org import Org
+from tests.emulator.server_kit import Api, OrgIds, StartEmulator, client_credentials_form
 
 LOCK_MESSAGE = "unable to obtain exclusive access to this record or 1 records: {}"
 

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
-from server_kit import Api, OrgIds, StartEmulator
 
 from sfsync.emulator.org import Org
 from sfsync.emulator.server import Emulator, EmulatorNotRunning, integration_user_id
+from tests.emulator.server_kit import Api, OrgIds, StartEmulator
 
 
 def connection_threads() -> list[threading.Thread]:

@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 import pytest
-from server_kit import API, LEADS, Api, OrgIds, StartEmulator
 
 from sfsync.emulator.faults import FaultPlan
+from tests.emulator.server_kit import API, LEADS, Api, OrgIds, StartEmulator
 
 SOQL = "SELECT Id, LastName FROM Lead ORDER BY LastName"
 NEXT_RE = re.compile(rf"^{re.escape(API)}/query/(0r8[A-Za-z0-9]{{15}})-(\d+)$")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-from server_kit import API, Api, OrgIds
 
 from sfsync.emulator.org import Org
 from sfsync.emulator.server import Emulator
+from tests.emulator.server_kit import API, Api, OrgIds
 
 NOT_FOUND = [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
 

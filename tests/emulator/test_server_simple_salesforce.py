@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from server_kit import LEADS, OrgIds
 from simple_salesforce import Salesforce, SalesforceExpiredSession
 
 from sfsync.emulator.org import Org
 from sfsync.emulator.server import Emulator
+from tests.emulator.server_kit import LEADS, OrgIds
 
 
 @pytest.fixture

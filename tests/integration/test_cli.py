@@ -188,7 +188,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(
 
     assert code == 0, output
     assert "nothing was written" in output and "Lead_Score__c" in output
-    assert "Collections call(s) on writes" in output
+    assert "call(s) on writes" in output
     assert all(r["Lead_Score__c"] is None for r in open_leads(seeded.org).values())
 
 

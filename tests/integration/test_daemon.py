@@ -118,7 +118,7 @@ def test_three_workers_write_each_lead_once_and_survive_the_loss_of_one(
 
     assert_scored(seeded.org)
     sent = Counter(
-        (e.record_id, json.dumps(dict(e.changes), sort_keys=True))
+        (e.record_id, e.operation, json.dumps(dict(e.changes), sort_keys=True, default=str))
         for e in seeded.org.writes_by(seeded.integration_user_id)
     )
     assert max(sent.values()) == 1, "a write was sent twice"

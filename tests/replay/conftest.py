@@ -11,7 +11,7 @@ import yaml
 
 from sfsync import logs
 from sfsync.cli_replay import record, replay
-from tests.fixtures.make_fixtures import FIXTURES, MAPPINGS
+from tests.fixtures.make_fixtures import FIXTURE_MAPPINGS, FIXTURES
 
 CYCLE = FIXTURES / "cycle.yaml"
 CYCLE_FAULTS = FIXTURES / "cycle_faults.yaml"
@@ -32,9 +32,9 @@ def flat(text: str) -> str:
 
 @pytest.fixture
 def rules_copy(tmp_path: Path) -> Path:
-    """A copy of the shipped mappings/ a test may edit."""
+    """A copy of the fixtures' rules a test may edit."""
     target = tmp_path / "mappings"
-    shutil.copytree(MAPPINGS, target)
+    shutil.copytree(FIXTURE_MAPPINGS, target)
     return target
 
 

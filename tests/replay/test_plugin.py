@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.fixtures.make_fixtures import MAPPINGS
+from tests.fixtures.make_fixtures import FIXTURE_MAPPINGS as MAPPINGS
 from tests.replay.conftest import CYCLE, set_hot_threshold
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from sfsync.connectors.recording import load_recording
 from sfsync.jobs.replay import FieldDiff, replay_cycle
 from sfsync.mappings import load_rules
 from sfsync.rules.score import rate, score_lead
-from tests.fixtures.make_fixtures import MAPPINGS
+from tests.fixtures.make_fixtures import FIXTURE_MAPPINGS as MAPPINGS
 from tests.replay.conftest import (
     ALL_FIXTURES,
     CYCLE,

@@ -121,11 +121,17 @@ def test_firmographics_file_of_a_user() -> None:
         ("domain,name\nacme.com,\n", "f.csv:2: no value in column(s) ['name']"),
         ("name\nAcme\n", "f.csv:1: missing column(s) ['domain']"),
         ("domain,name\na.com,A\n# x\na.com,B\n", "f.csv:4: domain 'a.com' is listed twice"),
-        ("domain,name,employees\na.com,A,many\n", "f.csv:2: employees must be a number, got 'many'"),
+        (
+            "domain,name,employees\na.com,A,many\n",
+            "f.csv:2: employees must be a number, got 'many'",
+        ),
         ("domain,name,employees\na.com,A,1.5\n", "f.csv:2: employees must be a whole number"),
         ("domain,name,annual_revenue\na.com,A,-1\n", "f.csv:2: annual_revenue must be between"),
         ("domain,name,annual_revenue\na.com,A,nan\n", "f.csv:2: annual_revenue must be between"),
-        ("domain,name,country\na.com,A,Germany\n", "f.csv:2: country 'GERMANY' must be an ISO code"),
+        (
+            "domain,name,country\na.com,A,Germany\n",
+            "f.csv:2: country 'GERMANY' must be an ISO code",
+        ),
     ],
 )
 def test_bad_firmographics_rows_name_their_line(text: str, message: str) -> None:

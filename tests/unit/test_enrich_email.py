@@ -101,7 +101,8 @@ def test_corporate_domain_only_for_business_addresses() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"), [(None, NO_EMAIL), ("", NO_EMAIL), ("  \x00 ", NO_EMAIL), ("bad", INVALID_EMAIL)]
+    ("raw", "expected"),
+    [(None, NO_EMAIL), ("", NO_EMAIL), ("  \x00 ", NO_EMAIL), ("bad", INVALID_EMAIL)],
 )
 def test_blank_is_not_invalid(raw: object, expected: EmailFacts) -> None:
     facts = analyse_email(raw, LISTS)

@@ -98,7 +98,15 @@ def test_states(raw: str, country: str, code: str, iso: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "country"),
-    [("GA", "DE"), ("CA", None), ("", "US"), (None, "US"), ("Narnia", "US"), (BIG, "US"), ("🌴", "US")],
+    [
+        ("GA", "DE"),
+        ("CA", None),
+        ("", "US"),
+        (None, "US"),
+        ("Narnia", "US"),
+        (BIG, "US"),
+        ("🌴", "US"),
+    ],
 )
 def test_unknown_states(raw: object, country: str | None) -> None:
     assert resolve_state(raw, country, GEO) is None

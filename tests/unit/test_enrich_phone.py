@@ -39,7 +39,11 @@ BIG = "4" * 100_000
     ],
 )
 def test_e164_and_country(
-    raw: object, country: str | None, default: str | None, e164: str | None, number_country: str | None
+    raw: object,
+    country: str | None,
+    default: str | None,
+    e164: str | None,
+    number_country: str | None,
 ) -> None:
     facts = analyse_phone(raw, country, default)
     assert (facts.e164, facts.country) == (e164, number_country)
@@ -50,7 +54,9 @@ def test_e164_and_country(
     ("raw", "international"),
     [("+49 30 1234567", True), ("0049 30 1234567", True), ("030 1234567", False)],
 )
-def test_international_marks_numbers_with_their_own_country_code(raw: str, international: bool) -> None:
+def test_international_marks_numbers_with_their_own_country_code(
+    raw: str, international: bool
+) -> None:
     assert analyse_phone(raw, "DE", None).international is international
 
 

@@ -25,6 +25,12 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("result", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("claimed_by", sa.BigInteger(), nullable=True))
+        # An update and a conversion may come from one decision: the kind joins the key.
+        batch_op.drop_constraint("uq_outbox_idempotency", type_="unique")
+        batch_op.create_unique_constraint(
+            "uq_outbox_idempotency",
+            ["lead_id", "kind", "patch_hash", "rules_version", "base_stamp"],
+        )
     op.create_table(
         "sfsync_lease",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -38,6 +44,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("sfsync_lease")
     with op.batch_alter_table("sfsync_outbox", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_outbox_idempotency", type_="unique")
+        batch_op.create_unique_constraint(
+            "uq_outbox_idempotency", ["lead_id", "patch_hash", "rules_version", "base_stamp"]
+        )
         batch_op.drop_column("claimed_by")
         batch_op.drop_column("result")
         batch_op.drop_column("before")
