@@ -161,6 +161,28 @@ def explain(
         store.close()
 
 
+@app.command()
+@exits_cleanly
+def undo(
+    run_id: Annotated[str, typer.Argument(help="The run to undo (see `sfsync status`)")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; write nothing")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Restore the values a run replaced, skipping (and listing) what changed since."""
+    from sfsync.jobs.undo import undo_run
+
+    settings = load_settings()
+    store, client = _open(settings)
+    try:
+        result = undo_run(client, store, run_id, dry_run=dry_run)
+    finally:
+        client.close()
+        store.close()
+    report.print_undo(out, result, as_json=as_json, dry_run=dry_run)
+
+
 @dead_letters_app.command("list")
 @exits_cleanly
 def dead_letters_list(

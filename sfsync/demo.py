@@ -72,14 +72,24 @@ def run_demo(console: Console, *, leads: int, seed: int, mappings: Path) -> None
 
 def _cycle(console: Console, title: str, job: SyncJob, org: Org, managed: list[str]) -> CycleReport:
     before = _snapshot(org, managed)
+    history_before = len(org.history)
     report = job.run_once()
     after = _snapshot(org, managed)
+    converted = [e for e in org.history[history_before:] if e.operation == "convert"]
     console.print(f"\n[bold]{title}[/]")
     console.print(
         f"pulled {report.pulled} · decided {report.decided} · written {report.written} · "
-        f"rejected {report.rejected} · API calls {report.api_calls}",
+        f"rejected {report.rejected} · converted {len(converted)} · API calls {report.api_calls}",
         highlight=False,
     )
+    for event in converted[:3]:
+        lead = org.tables["Lead"][event.record_id]
+        console.print(
+            f"converted {event.record_id} ({lead['Company']}) → account "
+            f"{lead['ConvertedAccountId']}, contact {lead['ConvertedContactId']}, "
+            f"opportunity {lead['ConvertedOpportunityId'] or '—'}",
+            highlight=False,
+        )
     changed = [
         (i, f, before.get(i, {}).get(f), after[i][f])
         for i in after

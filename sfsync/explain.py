@@ -11,7 +11,7 @@ from rich.table import Table
 from sfsync.errors import ConfigError
 from sfsync.ids import InvalidId, to18
 from sfsync.store import Store
-from sfsync.store.tables import DecisionRow, OutboxRow
+from sfsync.store.tables import DecisionRow, OutboxKind, OutboxRow
 
 
 def explanation(store: Store, lead_id: str) -> dict[str, Any]:
@@ -23,15 +23,18 @@ def explanation(store: Store, lead_id: str) -> dict[str, Any]:
     decisions = store.decisions_for(lead_id, limit=10)
     if not decisions:
         raise ConfigError(f"no decision recorded for lead {lead_id}: has a cycle seen it yet?")
-    writes = {row.decision_id: row for row in store.outbox_for(lead_id)}
+    rows = store.outbox_for(lead_id)
     return {
         "lead_id": lead_id,
-        "latest": _decision(decisions[0], writes.get(decisions[0].id or 0)),
-        "history": [_decision(d, writes.get(d.id or 0)) for d in decisions[1:]],
+        "latest": _decision(decisions[0], rows),
+        "history": [_decision(d, rows) for d in decisions[1:]],
     }
 
 
-def _decision(row: DecisionRow, write: OutboxRow | None) -> dict[str, Any]:
+def _decision(row: DecisionRow, outbox: list[OutboxRow]) -> dict[str, Any]:
+    mine = [o for o in outbox if o.decision_id == row.id]
+    update = next((o for o in mine if o.kind == OutboxKind.UPDATE), None)
+    convert = next((o for o in mine if o.kind == OutboxKind.CONVERT), None)
     return {
         "decided_at": row.created_at.isoformat(),
         "run_id": row.run_id,
@@ -41,7 +44,8 @@ def _decision(row: DecisionRow, write: OutboxRow | None) -> dict[str, Any]:
         "reasons": row.reasons,
         "changes": row.changes,
         "skipped": row.skipped,
-        "write": _write(write),
+        "write": _write(update),
+        "conversion": _write(convert),
     }
 
 
@@ -102,6 +106,18 @@ def _print_changes(console: Console, decision: dict[str, Any]) -> None:
         console.print(f"  write {field}: {old!r} → {value!r}", highlight=False)
     for field, why in decision["skipped"].items():
         console.print(f"  left {field} alone: {why}", highlight=False)
+    blocked = decision["summary"].get("conversion_blocked")
+    if blocked:
+        console.print(f"  conversion: {blocked}", highlight=False)
+    target = decision["summary"].get("conversion_target")
+    if target:
+        console.print(f"  conversion target: {target}", highlight=False)
+    conversion = decision["conversion"]
+    if conversion:
+        created = ", ".join(f"{k} {v}" for k, v in (conversion["result"] or {}).items())
+        error = f" ({conversion['error_code']}: {conversion['error_message']})"
+        detail = created or (error if conversion["error_code"] else "")
+        console.print(f"  conversion {conversion['state']}: {detail}", highlight=False)
     if write:
         state = write["state"]
         detail = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from typing import Any
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from sfsync.jobs.plan import planned_calls
 from sfsync.jobs.sync import LEAD_CURSOR, SWEEP_CURSOR, CycleReport
+from sfsync.jobs.undo import UndoReport
 from sfsync.store import OutboxState, Store
 
 PLAN_ROWS_SHOWN = 50
@@ -147,3 +149,29 @@ def _dead_table(dead: list[dict[str, Any]]) -> Table:
     for d in dead:
         table.add_row(str(d["id"]), d["lead_id"], d["error_code"] or "", d["message"] or "")
     return table
+
+
+def print_undo(console: Console, result: UndoReport, *, as_json: bool, dry_run: bool) -> None:
+    """The undo plan (and outcome): per lead and field, what is restored or left and why."""
+    if as_json:
+        console.print_json(json.dumps(dataclasses.asdict(result), default=str))
+        return
+    table = Table(
+        title=f"Undo of run {result.run_id}" + (" (dry run: nothing written)" if dry_run else "")
+    )
+    for column in ("Lead", "Field", "Now", "Restore to", "Action"):
+        table.add_column(column)
+    for item in result.items:
+        action = item.action if not item.reason else f"skip: {item.reason}"
+        table.add_row(item.lead_id, item.field, _show(item.current), _show(item.restore_to), action)
+    console.print(table)
+    for lead_id in result.conversions:
+        console.print(
+            f"{lead_id}: converted by this run; conversions cannot be undone", highlight=False
+        )
+    if not dry_run:
+        console.print(
+            f"{result.restored} lead(s) restored, {len(result.failed)} failed", highlight=False
+        )
+    for lead_id, error in result.failed.items():
+        console.print(f"{lead_id}: {error}", highlight=False)

@@ -7,8 +7,8 @@ exist, targets are updateable, picklist values exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sfsync.connectors.salesforce import ObjectInfo, SalesforceClient
@@ -44,6 +44,8 @@ class OrgFacts:
     lead: ObjectInfo
     converted_statuses: frozenset[str] = frozenset()
     active_users: frozenset[str] = frozenset()
+    # Describes of the objects conversion copies fields onto.
+    targets: Mapping[str, ObjectInfo] = field(default_factory=dict)
 
 
 def org_facts(client: SalesforceClient, rules: RuleSet) -> OrgFacts:
@@ -54,7 +56,10 @@ def org_facts(client: SalesforceClient, rules: RuleSet) -> OrgFacts:
     statuses = client.query("SELECT ApiName, MasterLabel FROM LeadStatus WHERE IsConverted = true")
     users = client.query("SELECT Id FROM User WHERE IsActive = true")
     names = {str(s.get(k)) for s in statuses for k in ("ApiName", "MasterLabel") if s.get(k)}
-    return OrgFacts(lead, frozenset(names), frozenset(str(u["Id"]) for u in users))
+    targets: dict[str, ObjectInfo] = {
+        name: client.describe(name) for name in rules.conversion.copy_to
+    }
+    return OrgFacts(lead, frozenset(names), frozenset(str(u["Id"]) for u in users), targets)
 
 
 def check_mappings(directory: Path, rules: RuleSet, facts: OrgFacts) -> list[Problem]:
@@ -86,6 +91,7 @@ def _conversion(directory: Path, rules: RuleSet, facts: OrgFacts) -> list[Proble
             f"(the org has: {allowed})"
         )
         problems.append(_problem(directory, CONVERSION_FILE, ("converted_status",), message))
+    problems += list(_copy_targets(directory, rules, facts))
     owner = config.fallback_owner
     if owner and owner not in facts.active_users:
         message = f"{owner} is not an active user of the org"
@@ -126,6 +132,22 @@ def _rating_values(directory: Path, rules: RuleSet, lead: ObjectInfo) -> Iterato
             allowed = ", ".join(info.picklist)
             message = f"{band.get('rating')!r} is not a value of {target} in the org ({allowed})"
             yield _problem(directory, SCORING_FILE, ("ratings", i, "rating"), message)
+
+
+def _copy_targets(directory: Path, rules: RuleSet, facts: OrgFacts) -> Iterator[Problem]:
+    assert rules.conversion is not None
+    for sobject, mapping in rules.conversion.copy_to.items():
+        info = facts.targets.get(sobject)
+        for source, target in mapping.items():
+            path = ("copy_to", sobject, source)
+            if source not in facts.lead.fields:
+                yield _problem(directory, CONVERSION_FILE, path, f"no field {source!r} on Lead")
+            elif info is None or target not in info.fields:
+                message = f"no field {target!r} on {sobject} in the org"
+                yield _problem(directory, CONVERSION_FILE, path, message)
+            elif not info.fields[target].updateable:
+                message = f"{sobject}.{target} is not updateable in the org"
+                yield _problem(directory, CONVERSION_FILE, path, message)
 
 
 def _problem(directory: Path, file: str, path: Path_, message: str) -> Problem:

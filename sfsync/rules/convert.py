@@ -10,7 +10,7 @@ records); a lead that fails is reported, not sent.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -37,8 +37,11 @@ class ConversionConfig(BaseModel):
     # inactive user (Salesforce refuses both). Without it such leads are not converted.
     fallback_owner: str | None = None
     overwrite_lead_source: bool = False
-    # Lead field → Contact field, copied onto the new contact after conversion.
-    copy_to_contact: Mapping[str, str] = Field(default_factory=dict)
+    # Per new record (Account, Contact, Opportunity): lead field → field copied there
+    # after conversion, for what the org's own lead-field mapping does not cover.
+    copy_to: Mapping[Literal["Account", "Contact", "Opportunity"], Mapping[str, str]] = Field(
+        default_factory=dict
+    )
 
     @model_validator(mode="after")
     def _logic_valid(self) -> ConversionConfig:
@@ -87,12 +90,15 @@ def _request(
     if config.create_opportunity:
         name = opportunity_name(config.opportunity_name, values)
     copies = {
-        contact_field: values.get(lead_field)
-        for lead_field, contact_field in config.copy_to_contact.items()
-        if values.get(lead_field) not in (None, "")
+        sobject: {
+            target: values.get(source)
+            for source, target in mapping.items()
+            if values.get(source) not in (None, "")
+        }
+        for sobject, mapping in config.copy_to.items()
     }
     return {
-        "copy_to_contact": copies,
+        "copy_to": {sobject: fields for sobject, fields in copies.items() if fields},
         "converted_status": config.converted_status,
         "owner_id": owner,
         "do_not_create_opportunity": not config.create_opportunity,

@@ -49,6 +49,7 @@ class RuleSet:
         read = set(self.fields.read) | self.scoring.fields_read()
         if self.conversion is not None:
             read |= {c.field for c in self.conversion.criteria} | {"OwnerId", "LastName", "Company"}
+            read |= {source for m in self.conversion.copy_to.values() for source in m}
         return read
 
 
@@ -67,6 +68,10 @@ def decide(lead: Lead, rules: RuleSet, last_written: Mapping[str, Any], now: dat
         "score": outcome.score,
         "rating": outcome.rating,
         "decided_at": now.isoformat(),
+        # Context for the analytics of the status page (who owns it, where it stands).
+        "owner": lead.get("OwnerId"),
+        "status": lead.get("Status"),
+        "source": lead.get("LeadSource"),
     }
     convert = None
     if rules.conversion is not None:

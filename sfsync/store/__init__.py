@@ -209,6 +209,14 @@ class Store:
 
     # -- decisions and runs --------------------------------------------------------
 
+    def done_writes(self, run_id: str) -> list[OutboxRow]:
+        """The writes a run made that the org accepted, oldest first."""
+        with self.session() as s:
+            query = select(OutboxRow).where(
+                OutboxRow.run_id == run_id, col(OutboxRow.state) == OutboxState.DONE
+            )
+            return list(s.exec(query.order_by(col(OutboxRow.id))))
+
     def outbox_for(self, lead_id: str) -> list[OutboxRow]:
         """Every outbox row of a lead, oldest first."""
         with self.session() as s:
@@ -381,23 +389,26 @@ def _remember_written(s: Session, row: OutboxRow) -> None:
         s.add(state)
 
 
+_CREATED = {"Account": "account_id", "Contact": "contact_id", "Opportunity": "opportunity_id"}
+
+
 def _after_conversion(s: Session, row: OutboxRow) -> None:
-    """Queue the copy of lead values onto the new contact (a new record: no re-check needed)."""
-    contact_id = (row.result or {}).get("contact_id")
-    copies = row.patch.get("copy_to_contact") or {}
-    if not contact_id or not copies:
-        return
-    s.add(
-        OutboxRow(
-            decision_id=row.decision_id,
-            run_id=row.run_id,
-            lead_id=contact_id,
-            sobject="Contact",
-            kind=OutboxKind.UPDATE,
-            patch=copies,
-            patch_hash=row.patch_hash,
-            rules_version=row.rules_version,
-            base_stamp=row.base_stamp,
-            state=OutboxState.PENDING,
+    """Queue the copies of lead values onto the records the conversion made (no re-check needed)."""
+    for sobject, fields in (row.patch.get("copy_to") or {}).items():
+        record_id = (row.result or {}).get(_CREATED.get(sobject, ""))
+        if not record_id or not fields:
+            continue
+        s.add(
+            OutboxRow(
+                decision_id=row.decision_id,
+                run_id=row.run_id,
+                lead_id=record_id,
+                sobject=sobject,
+                kind=OutboxKind.UPDATE,
+                patch=dict(fields),
+                patch_hash=row.patch_hash,
+                rules_version=row.rules_version,
+                base_stamp=row.base_stamp,
+                state=OutboxState.PENDING,
+            )
         )
-    )

@@ -109,3 +109,28 @@ def test_explain_tells_the_story_of_a_lead(
     assert latest["write"]["state"] == "done"
     assert f"Score {expected_score(record):g}" in human.output or "Score" in human.output
     assert runner.invoke(app, ["explain", "not-an-id"]).exit_code == 2
+
+
+def test_check_refuses_a_converted_status_that_does_not_convert(
+    emulator: Emulator, env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    client_credentials(emulator, monkeypatch)
+    broken = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS, broken)
+    conversion = broken / "conversion.yaml"
+    conversion.write_text(
+        conversion.read_text()
+        .replace("converted_status: Closed - Converted", "converted_status: Working - Contacted")
+        .replace("Lead_Score__c: Lead_Score__c", "Lead_Score__c: Score_On_Contact__c")
+    )
+    monkeypatch.setenv("SFSYNC_MAPPINGS", str(broken))
+
+    result = runner.invoke(app, ["check"])
+
+    assert result.exit_code == 2
+    line = _line_of(conversion, "converted_status:")
+    assert f"conversion.yaml:{line}: converted_status: 'Working - Contacted' is not a LeadStatus" in (
+        result.output
+    )
+    line = _line_of(conversion, "Score_On_Contact__c")
+    assert f"conversion.yaml:{line}: copy_to.Contact.Lead_Score__c: no field" in result.output
