@@ -98,7 +98,7 @@ class Store:
         """Commit a page at once: snapshots, decisions, outbox rows, watermark; rows queued."""
         with self.session() as s:
             _save_snapshots(s, leads, {d.lead_id: d for d in decisions})
-            queued = sum(_save_decision(s, run_id, d) for d in decisions)
+            queued = _save_decisions(s, run_id, decisions)
             if cursor is not None:
                 _advance(s, cursor[0], cursor[1])
         return queued
@@ -160,10 +160,14 @@ class Store:
         """Apply the org's answers: done rows update the lead's last-written values."""
         by_lead = {r.lead_id: r for r in results}
         with self.session() as s:
+            # One query each for the rows and their leads, not one per row; holding them
+            # keeps them in the session's (weak) identity map, where `get` finds them.
+            loaded = _preload(s, rows)
             for row in rows:
                 result = by_lead.get(row.lead_id)
                 if result is not None:
                     _apply_result(s, row, result, max_attempts)
+            del loaded
 
     def resolve_in_flight(
         self, row: OutboxRow, state: OutboxState, created: dict[str, str] | None = None
@@ -293,71 +297,109 @@ def _save_snapshots(s: Session, leads: Sequence[Lead], decisions: dict[str, Deci
         s.add(row)
 
 
-def _save_decision(s: Session, run_id: str, decision: Decision) -> int:
-    row = DecisionRow(
-        run_id=run_id,
-        lead_id=decision.lead_id,
-        base_stamp=decision.base_stamp,
-        input_hash=decision.input_hash,
-        rules_version=decision.rules_version,
-        changes=dict(decision.changes),
-        reasons=[asdict(r) for r in decision.reasons],
-        summary=dict(decision.summary),
-        skipped=dict(decision.skipped),
-    )
-    s.add(row)
-    s.flush()
-    if _already_queued(s, decision):
+def _save_decisions(s: Session, run_id: str, decisions: Sequence[Decision]) -> int:
+    """Decisions and their outbox rows in a few batched statements (ORM objects cost ~0.5 ms)."""
+    if not decisions:
         return 0
+    now = utcnow()
+    statement = sa.insert(DecisionRow).returning(col(DecisionRow.id), sort_by_parameter_order=True)
+    inserted = s.execute(statement, [_decision_values(run_id, d, now) for d in decisions])
+    ids = [int(i) for i in inserted.scalars()]
+    queued = _queued_keys(s, [d.lead_id for d in decisions])
+    fresh = [(i, d) for i, d in zip(ids, decisions, strict=True) if _key(d) not in queued]
     # The newest decision about a lead replaces whatever older one still waits to be sent.
-    s.execute(
-        sa.update(OutboxRow)
-        .where(col(OutboxRow.lead_id) == decision.lead_id, col(OutboxRow.state).in_(LIVE_STATES))
-        .values(state=OutboxState.SUPERSEDED, updated_at=utcnow())
+    for chunk in _chunks([d.lead_id for _, d in fresh]):
+        s.execute(
+            sa.update(OutboxRow)
+            .where(col(OutboxRow.lead_id).in_(chunk), col(OutboxRow.state).in_(LIVE_STATES))
+            .values(state=OutboxState.SUPERSEDED, updated_at=now)
+        )
+    outbox = [values for i, d in fresh for values in _outbox_values(run_id, i, d, now)]
+    if outbox:
+        s.execute(sa.insert(OutboxRow), outbox)
+    return len(outbox)
+
+
+def _decision_values(run_id: str, decision: Decision, now: datetime) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "lead_id": decision.lead_id,
+        "base_stamp": decision.base_stamp,
+        "input_hash": decision.input_hash,
+        "rules_version": decision.rules_version,
+        "changes": dict(decision.changes),
+        "reasons": [asdict(r) for r in decision.reasons],
+        "summary": dict(decision.summary),
+        "skipped": dict(decision.skipped),
+        "created_at": now,
+    }
+
+
+_Key = tuple[str, str, str, datetime]
+
+
+def _key(decision: Decision) -> _Key:
+    return (decision.lead_id, decision.patch_hash, decision.rules_version, decision.base_stamp)
+
+
+def _queued_keys(s: Session, lead_ids: Sequence[str]) -> set[_Key]:
+    keys: set[_Key] = set()
+    columns = (
+        OutboxRow.lead_id,
+        OutboxRow.patch_hash,
+        OutboxRow.rules_version,
+        OutboxRow.base_stamp,
     )
-    queued = 0
+    for chunk in _chunks(lead_ids):
+        query = select(*columns).where(col(OutboxRow.lead_id).in_(chunk))
+        keys.update((a, b, c, d) for a, b, c, d in s.exec(query))
+    return keys
+
+
+def _outbox_values(
+    run_id: str, decision_id: int, decision: Decision, now: datetime
+) -> list[dict[str, Any]]:
+    items = []
     if decision.changes:
-        queued += _enqueue(s, run_id, row, decision, OutboxKind.UPDATE, dict(decision.changes))
+        before = dict(decision.previous)
+        items.append((OutboxKind.UPDATE, dict(decision.changes), before))
     if decision.convert is not None:
-        queued += _enqueue(s, run_id, row, decision, OutboxKind.CONVERT, dict(decision.convert))
-    return queued
+        items.append((OutboxKind.CONVERT, dict(decision.convert), {}))
+    return [
+        {
+            "decision_id": decision_id,
+            "run_id": run_id,
+            "lead_id": decision.lead_id,
+            "sobject": "Lead",
+            "kind": kind,
+            "patch": patch,
+            "before": before,
+            "result": None,
+            "patch_hash": decision.patch_hash,
+            "rules_version": decision.rules_version,
+            "base_stamp": decision.base_stamp,
+            "state": OutboxState.STAGED,
+            "claimed_by": None,
+            "attempts": 0,
+            "error_code": None,
+            "error_message": None,
+            "error_fields": [],
+            "created_at": now,
+            "updated_at": now,
+        }
+        for kind, patch, before in items
+    ]
 
 
-def _already_queued(s: Session, decision: Decision) -> bool:
-    found = s.exec(
-        select(OutboxRow.id).where(
-            OutboxRow.lead_id == decision.lead_id,
-            OutboxRow.patch_hash == decision.patch_hash,
-            OutboxRow.rules_version == decision.rules_version,
-            OutboxRow.base_stamp == decision.base_stamp,
-        )
-    ).first()
-    return found is not None
-
-
-def _enqueue(
-    s: Session,
-    run_id: str,
-    row: DecisionRow,
-    decision: Decision,
-    kind: OutboxKind,
-    patch: dict[str, Any],
-) -> int:
-    assert row.id is not None
-    s.add(
-        OutboxRow(
-            decision_id=row.id,
-            run_id=run_id,
-            lead_id=decision.lead_id,
-            kind=kind,
-            patch=patch,
-            before=dict(decision.previous) if kind is OutboxKind.UPDATE else {},
-            patch_hash=decision.patch_hash,
-            rules_version=decision.rules_version,
-            base_stamp=decision.base_stamp,
-        )
-    )
-    return 1
+def _preload(s: Session, rows: Sequence[OutboxRow]) -> list[Any]:
+    ids = [r.id for r in rows if r.id is not None]
+    loaded: list[Any] = []
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        loaded += s.exec(select(OutboxRow).where(col(OutboxRow.id).in_(chunk)))
+    for leads in _chunks(sorted({r.lead_id for r in rows})):
+        loaded += s.exec(select(LeadState).where(col(LeadState.lead_id).in_(leads)))
+    return loaded
 
 
 def _apply_result(s: Session, row: OutboxRow, result: WriteResult, max_attempts: int) -> None:

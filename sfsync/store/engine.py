@@ -60,9 +60,17 @@ def alembic_config() -> Config:
     return config
 
 
+# Held while migrating, so workers starting together do not race to create tables.
+MIGRATION_LOCK_KEY = 0x5F_6D69_6772_6174
+
+
 def migrate(engine: sa.Engine) -> None:
-    """Bring the schema up to the newest migration."""
+    """Bring the schema up to the newest migration (one process at a time on PostgreSQL)."""
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY}
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -95,10 +95,15 @@ def test_decision_carries_its_context() -> None:
     assert decision.base_stamp == STAMP
     assert decision.rules_version == RULES.version
     assert decision.input_hash == input_hash(lead(), RULES)
-    assert decision.summary == {
+    assert {k: decision.summary[k] for k in ("score", "rating", "decided_at")} == {
         "score": WANT[SCORE],
         "rating": WANT[RATING],
         "decided_at": NOW.isoformat(),
+    }
+    context = {k: decision.summary[k] for k in ("owner", "status", "source")}
+    assert context == {
+        k: INPUTS.get(f)
+        for k, f in (("owner", "OwnerId"), ("status", "Status"), ("source", "LeadSource"))
     }
     assert [c.rule for c in decision.reasons] == [
         c.rule for c in score_lead(INPUTS, RULES.scoring).contributions
