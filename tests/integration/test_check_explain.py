@@ -129,8 +129,9 @@ def test_check_refuses_a_converted_status_that_does_not_convert(
 
     assert result.exit_code == 2
     line = _line_of(conversion, "converted_status:")
-    assert f"conversion.yaml:{line}: converted_status: 'Working - Contacted' is not a LeadStatus" in (
-        result.output
+    expected = (
+        f"conversion.yaml:{line}: converted_status: 'Working - Contacted' is not a LeadStatus"
     )
+    assert expected in result.output
     line = _line_of(conversion, "Score_On_Contact__c")
     assert f"conversion.yaml:{line}: copy_to.Contact.Lead_Score__c: no field" in result.output
