@@ -105,7 +105,10 @@ def run(
 
             with serving(store) as metrics:
                 run_daemon(
-                    job, settings.sfsync_interval_seconds, lambda: run_observed(job, metrics)
+                    job,
+                    settings.sfsync_interval_seconds,
+                    lambda: run_observed(job, metrics),
+                    cron=settings.sfsync_schedule,
                 )
     finally:
         client.close()

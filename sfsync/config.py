@@ -10,10 +10,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sfsync.errors import ConfigError
+from sfsync.schedule import crontab_days
 
 DEFAULT_API_VERSION = "62.0"
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
@@ -61,6 +63,8 @@ class Settings(BaseSettings):
     sfsync_http_timeout: Annotated[float, Field(gt=0, le=600)] = DEFAULT_HTTP_TIMEOUT_SECONDS
     sfsync_client_name: str = DEFAULT_CLIENT_NAME
     sfsync_interval_seconds: Annotated[int, Field(ge=1)] = DEFAULT_INTERVAL_SECONDS
+    # A crontab expression (UTC) for the daemon instead of the interval, e.g. "*/5 8-18 * * 1-5".
+    sfsync_schedule: str | None = None
     sfsync_sweep_hours: Annotated[float, Field(gt=0)] = DEFAULT_SWEEP_HOURS
     sfsync_retry_attempts: Annotated[int, Field(ge=1, le=20)] = 6
     sfsync_retry_max_seconds: Annotated[float, Field(gt=0)] = 120.0
@@ -82,6 +86,16 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith("https://"):
             raise ValueError("must be an https:// URL (TLS verification is always on)")
         return value.rstrip("/") if value else value
+
+    @field_validator("sfsync_schedule")
+    @classmethod
+    def _cron_parses(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                CronTrigger.from_crontab(crontab_days(value), timezone="UTC")
+            except ValueError as exc:
+                raise ValueError(f"not a crontab expression ({exc})") from None
+        return value or None
 
     @model_validator(mode="after")
     def _one_auth_mode(self) -> Settings:

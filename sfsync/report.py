@@ -13,7 +13,7 @@ from rich.table import Table
 from sfsync.jobs.plan import planned_calls
 from sfsync.jobs.sync import LEAD_CURSOR, SWEEP_CURSOR, CycleReport
 from sfsync.jobs.undo import UndoReport
-from sfsync.store import OutboxState, Store
+from sfsync.store import OutboxKind, OutboxState, Store
 
 PLAN_ROWS_SHOWN = 50
 DEAD_LETTERS_SHOWN = 20
@@ -64,6 +64,7 @@ def status_data(store: Store, dead_limit: int | None = DEAD_LETTERS_SHOWN) -> di
         "watermark": _iso(store.watermark(LEAD_CURSOR)),
         "last_sweep": _iso(store.watermark(SWEEP_CURSOR)),
         "outbox": store.outbox_counts(),
+        "conversions": store.outbox_counts(OutboxKind.CONVERT),
         "runs": [
             {
                 "id": r.id,
@@ -110,7 +111,7 @@ def print_status(console: Console, store: Store, *, as_json: bool) -> None:
     usage = data["api_usage"]
     console.print(
         f"watermark {data['watermark'] or '—'} · last sweep {data['last_sweep'] or '—'} · "
-        f"outbox {data['outbox'] or '{}'} · API usage "
+        f"outbox {data['outbox'] or '{}'} · conversions {data['conversions'] or '{}'} · API usage "
         + (f"{usage['used']}/{usage['limit']}" if usage else "unknown"),
         highlight=False,
     )

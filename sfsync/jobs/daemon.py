@@ -15,18 +15,36 @@ from types import FrameType
 
 import structlog
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from sfsync.errors import ApiLimitReached, AuthError, ConfigError, SfsyncError
 from sfsync.jobs.sync import SyncJob
+from sfsync.schedule import crontab_days
 
 log = structlog.get_logger("sfsync.daemon")
 MAX_JITTER_SECONDS = 5.0
 
 
+def schedule_trigger(interval_seconds: int, cron: str | None = None) -> BaseTrigger:
+    """When cycles run: a crontab expression (UTC) if given, else every `interval_seconds`.
+
+    The jitter spreads workers that start together; never more than a tenth of the interval.
+    """
+    jitter = min(MAX_JITTER_SECONDS, interval_seconds / 10)
+    if cron:
+        return CronTrigger.from_crontab(crontab_days(cron), timezone="UTC")
+    return IntervalTrigger(seconds=interval_seconds, jitter=jitter, timezone="UTC")
+
+
 def run_daemon(
-    job: SyncJob, interval_seconds: int, run_cycle: Callable[[], object] | None = None
+    job: SyncJob,
+    interval_seconds: int,
+    run_cycle: Callable[[], object] | None = None,
+    cron: str | None = None,
 ) -> None:
-    """Run cycles every `interval_seconds` until a stop signal; fatal config/auth errors end it."""
+    """Run cycles on the schedule until a stop signal; fatal config/auth errors end it."""
     one_cycle = run_cycle or job.run_once
     scheduler = BlockingScheduler(timezone="UTC")
     fatal: list[SfsyncError] = []
@@ -54,15 +72,12 @@ def run_daemon(
     signal.signal(signal.SIGINT, stop)
     scheduler.add_job(
         cycle,
-        "interval",
-        seconds=interval_seconds,
-        # Spread workers that start together; never more than a tenth of the interval.
-        jitter=min(MAX_JITTER_SECONDS, interval_seconds / 10),
+        schedule_trigger(interval_seconds, cron),
         max_instances=1,
         coalesce=True,
         next_run_time=_now(),
     )
-    log.info("sfsync.daemon.started", interval_seconds=interval_seconds)
+    log.info("sfsync.daemon.started", interval_seconds=interval_seconds, schedule=cron)
     scheduler.start()
     if fatal:
         raise fatal[0]

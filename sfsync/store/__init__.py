@@ -203,12 +203,13 @@ class Store:
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def outbox_counts(self) -> dict[str, int]:
-        """Number of outbox rows per state."""
+    def outbox_counts(self, kind: OutboxKind | None = None) -> dict[str, int]:
+        """Number of outbox rows per state (of one kind, or all)."""
         with self.session() as s:
-            rows = s.execute(
-                sa.select(col(OutboxRow.state), sa.func.count()).group_by(col(OutboxRow.state))
-            ).all()
+            query = sa.select(col(OutboxRow.state), sa.func.count()).group_by(col(OutboxRow.state))
+            if kind is not None:
+                query = query.where(col(OutboxRow.kind) == kind)
+            rows = s.execute(query).all()
             return {str(state): int(count) for state, count in rows}
 
     # -- decisions and runs --------------------------------------------------------

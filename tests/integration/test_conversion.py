@@ -86,6 +86,7 @@ def test_a_qualified_lead_becomes_account_contact_and_opportunity(
     }
     assert _converts(seeded, lead_id) == 1
     assert worker.job.run_once().written == 0  # converted: never touched again
+    assert worker.store.outbox_counts(OutboxKind.CONVERT)["done"] >= 1
 
 
 def test_a_known_person_converts_into_their_contact_and_account(
