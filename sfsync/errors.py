@@ -7,7 +7,8 @@
     │   └── ApiLimitReached  the daily allowance, or our share of it, is spent (exit 4)
     ├── TransientError       worth another try; only the connector's retry layer sees it
     │   └── SessionExpired   re-authenticate once, then try again
-    └── QueryRestart         the query cursor died (INVALID_QUERY_LOCATOR): pull again
+    ├── QueryRestart         the query cursor died (INVALID_QUERY_LOCATOR): pull again
+    └── StoreUnavailable     the state database did not answer; the daemon waits (exit 6)
 
 Per-record failures are not exceptions: they come back as data
 (`models.WriteResult`) so one bad record never stops its batch.
@@ -63,3 +64,9 @@ class SessionExpired(TransientError):
 
 class QueryRestart(SfsyncError):
     """The query cursor is gone; the pull restarts from its watermark."""
+
+
+class StoreUnavailable(SfsyncError):
+    """The state database could not be reached; nothing was committed by the failed step."""
+
+    exit_code = 6

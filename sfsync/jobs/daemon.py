@@ -19,7 +19,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from sfsync.errors import ApiLimitReached, AuthError, ConfigError, SfsyncError
+from sfsync.errors import ApiLimitReached, AuthError, ConfigError, SfsyncError, StoreUnavailable
 from sfsync.jobs.sync import SyncJob
 from sfsync.schedule import crontab_days
 
@@ -60,6 +60,9 @@ def run_daemon(
             scheduler.shutdown(wait=False)
         except ApiLimitReached as exc:
             log.warning("sfsync.daemon.budget_paused", reason=exc.user_message)
+        except StoreUnavailable as exc:
+            # Nothing of the failed step was committed; the next cycle picks it up again.
+            log.warning("sfsync.daemon.store_unavailable", reason=exc.user_message)
         except SfsyncError as exc:
             log.error("sfsync.daemon.cycle_failed", error=exc.user_message)
 

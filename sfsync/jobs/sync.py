@@ -17,6 +17,7 @@ Why each step is shaped as it is:
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ import structlog
 from sfsync.config import Settings
 from sfsync.connectors.salesforce import SalesforceClient
 from sfsync.connectors.soql import incremental_query
-from sfsync.errors import QueryRestart, SfsyncError
+from sfsync.errors import QueryRestart, SfsyncError, StoreUnavailable
 from sfsync.jobs.check import OrgFacts, org_facts
 from sfsync.jobs.flush import FlushCounts, flush, recover_in_flight
 from sfsync.jobs.plan import PlannedChange, check_against_org, plan_for
@@ -102,7 +103,8 @@ class SyncJob:
             report.status = "ok"
         except SfsyncError as exc:
             report.status = "budget" if exc.exit_code == 4 and "budget" in str(exc) else "failed"
-            self._finish(report, calls_before, error=exc.user_message)
+            with contextlib.suppress(StoreUnavailable):  # the original error matters more
+                self._finish(report, calls_before, error=exc.user_message)
             raise
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
@@ -110,6 +112,7 @@ class SyncJob:
         return report
 
     def _cycle(self, report: CycleReport) -> None:
+        self.store.refresh_liveness()
         if self.client.over_budget():
             self.client.refresh_usage()  # usage may have fallen since the last cycle
         self.prepare()

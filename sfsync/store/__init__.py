@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from sfsync.errors import StoreUnavailable
 from sfsync.models import Decision, Lead, WriteOutcome, WriteResult
 from sfsync.store.engine import make_engine, migrate
 from sfsync.store.tables import (
@@ -37,6 +38,16 @@ from sfsync.store.workers import Liveness
 __all__ = ["LeadState", "OutboxKind", "OutboxRow", "OutboxState", "RunRow", "Store"]
 
 IN_CHUNK = 500
+# Errors that mean "the database is not there", not "this statement is wrong".
+DISCONNECTS = (sa.exc.OperationalError, sa.exc.InterfaceError)
+
+
+def unavailable(exc: Exception) -> StoreUnavailable:
+    """A StoreUnavailable that names the failure but never the URL or its password."""
+    kind = type(getattr(exc, "orig", None) or exc).__name__
+    return StoreUnavailable(f"the state database did not answer ({kind})")
+
+
 LIVE_STATES = (OutboxState.STAGED, OutboxState.PENDING, OutboxState.SENDING)
 
 
@@ -51,9 +62,13 @@ class Store:
     def __init__(self, url: str, *, upgrade: bool = True) -> None:
         self.url = url
         self.engine = make_engine(url)
-        if upgrade:
-            migrate(self.engine)
-        self.liveness = Liveness(self.engine)
+        try:
+            if upgrade:
+                migrate(self.engine)
+            self.liveness = Liveness(self.engine)
+        except DISCONNECTS as exc:
+            self.engine.dispose()
+            raise unavailable(exc) from None
 
     def close(self) -> None:
         """Release the worker's locks and the database connections."""
@@ -63,8 +78,18 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: committed when the block ends, rolled back if it raises."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            yield session
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except DISCONNECTS as exc:
+            raise unavailable(exc) from None
+
+    def refresh_liveness(self) -> None:
+        """Re-take this worker's locks if the database dropped its connection (a restart)."""
+        try:
+            self.liveness.refresh()
+        except DISCONNECTS as exc:
+            raise unavailable(exc) from None
 
     # -- watermark and lead snapshots --------------------------------------------
 
@@ -149,9 +174,14 @@ class Store:
             return rows
 
     def orphaned_in_flight(self) -> list[OutboxRow]:
-        """Rows left `sending` by a worker that died: their outcome must be checked."""
+        """Rows left `sending` by a dead worker, or by this one's failed earlier cycle.
+
+        Cycles of one worker never overlap, so at the start of a cycle this
+        worker's own `sending` rows are leftovers too.
+        """
         rows = self.outbox(OutboxState.SENDING)
-        dead = {key for key in {r.claimed_by for r in rows} if self.liveness.is_dead(key)}
+        mine = self.liveness.key
+        dead = {k for k in {r.claimed_by for r in rows} if k == mine or self.liveness.is_dead(k)}
         return [r for r in rows if r.claimed_by in dead]
 
     def record_results(

@@ -33,7 +33,17 @@ def make_engine(url: str) -> sa.Engine:
         raise ConfigError("SFSYNC_DATABASE_URL must be sqlite:/// or postgresql+psycopg://")
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    # TCP keepalives: a database behind a dead network link is noticed in about a minute
+    # instead of a query hanging for as long as the kernel keeps the socket.
+    keepalive = {
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+    return sa.create_engine(
+        url, pool_pre_ping=True, connect_args={"connect_timeout": 10, **keepalive}
+    )
 
 
 def _sqlite_engine(url: str) -> sa.Engine:

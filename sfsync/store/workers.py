@@ -39,12 +39,28 @@ class Liveness:
         self._conn: sa.Connection | None = None
         self._holds_pull = False
         self._pull_key = 0
+        self._engine = engine
         if self._postgres:
             self._conn = engine.connect()
             self._conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
             schema = self._conn.execute(sa.text("SELECT current_schema()")).scalar()
             self._conn.commit()
             self._pull_key = lease_key(PULL_LEASE_NAME, str(schema))
+
+    def refresh(self) -> None:
+        """Reconnect and re-lock when the server dropped this worker's connection."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.execute(sa.text("SELECT 1"))
+            self._conn.commit()
+        except sa.exc.DBAPIError:
+            self._conn.invalidate()
+            self._conn.close()
+            self._conn, self._holds_pull = None, False
+            self._conn = self._engine.connect()
+            self._conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
+            self._conn.commit()
 
     def close(self) -> None:
         """Release every lock this worker holds (its connection closes)."""
