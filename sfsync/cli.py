@@ -4,7 +4,7 @@ Exit codes: 0 the cycle completed (record-level failures are reported and kept
 for retry), 1 an unexpected error (or, for `replay --check`, writes differ),
 2 invalid configuration or mappings, 3 authentication failed, 4 the org could
 not be reached or its API limit is spent, 5 a replay asked for a request the
-recording does not hold.
+recording does not hold, 6 the state database could not be reached.
 """
 
 from __future__ import annotations
