@@ -9,22 +9,19 @@ recording does not hold, 6 the state database could not be reached.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import structlog
 import typer
-from rich.console import Console
 
 from sfsync import cli_service, logs, report
 from sfsync.cli_replay import record, replay
 from sfsync.config import Settings, database_url, load_settings
 from sfsync.connectors.salesforce import SalesforceClient
+from sfsync.console import err, exits_cleanly, out
 from sfsync.emulator.cli import app as emulator_app
-from sfsync.errors import SfsyncError
 from sfsync.jobs.sync import SyncJob
 from sfsync.mappings import load_rules
 from sfsync.store import Store
@@ -41,27 +38,7 @@ app.command("replay")(replay)
 dead_letters_app = typer.Typer(help="Writes the org refused: list, retry or drop them.")
 app.add_typer(dead_letters_app, name="dead-letters")
 cli_service.register(app)
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
 log = structlog.get_logger("sfsync.cli")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def exits_cleanly(fn: F) -> F:
-    """Turn sfsync errors into their exit code and a one-line message (no traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SfsyncError as exc:
-            err.print(f"[bold red]error:[/] {exc.user_message}", highlight=False, markup=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 @app.callback()

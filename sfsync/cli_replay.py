@@ -8,48 +8,23 @@ recording, 5 the cycle made a request the recording does not hold.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from sfsync.config import load_settings
-from sfsync.errors import SfsyncError
+from sfsync.console import exits_cleanly, out
 from sfsync.jobs.replay import FieldDiff, ReplayResult, record_cycle, replay_cycle
 
 ROWS_SHOWN = 50
 NOT_WRITTEN = "(not written)"
-out = Console()
-err = Console(stderr=True)
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _exits_cleanly(fn: F) -> F:
-    """sfsync errors become their exit code and one line (as `sfsync.cli.exits_cleanly`).
-
-    A copy rather than an import: `sfsync.cli` imports this module to register it.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SfsyncError as exc:
-            err.print(f"[bold red]error:[/] {exc.user_message}", highlight=False, markup=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-@_exits_cleanly
+@exits_cleanly
 def record(
     out_file: Annotated[Path, typer.Option("--out", help="Recording to write (YAML)")],
     dry_run: Annotated[
@@ -99,7 +74,7 @@ def record(
     )
 
 
-@_exits_cleanly
+@exits_cleanly
 def replay(
     recording: Annotated[Path, typer.Argument(help="A file written by `sfsync record`")],
     mappings: Annotated[
