@@ -16,6 +16,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
+from sfsync.errors import StoreUnavailable
 from sfsync.service.reads import ALIVE_STATUSES, last_finished_run
 from sfsync.store import RunRow, Store
 from sfsync.store.tables import utcnow
@@ -72,7 +73,7 @@ def health(store: Store, max_age: timedelta, now: datetime | None = None) -> Hea
     try:
         success = last_finished_run(store, ALIVE_STATUSES)
         last = last_finished_run(store)
-    except sa.exc.SQLAlchemyError:
+    except (sa.exc.SQLAlchemyError, StoreUnavailable):
         return HealthVerdict(HealthState.UNREACHABLE, "the state store did not answer")
     return judge(success, last, max_age, now or utcnow())
 
@@ -116,7 +117,7 @@ def readiness(store: Store) -> Readiness:
     """Ready when the store answers and the last finished cycle did not fail."""
     try:
         last = last_finished_run(store)
-    except sa.exc.SQLAlchemyError:
+    except (sa.exc.SQLAlchemyError, StoreUnavailable):
         return Readiness(False, "the state store did not answer")
     if last is not None and last.status == "failed":
         return Readiness(False, "the last cycle failed" + _last_error(last))

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from sfsync.errors import ConfigError
+from sfsync.errors import ConfigError, StoreUnavailable
 from sfsync.service.health import health, readiness
 from sfsync.service.metrics import Metrics
 from sfsync.service.page import collect, status_page
@@ -86,7 +86,7 @@ class StatusApp:
             return _text(HTTPStatus.NOT_FOUND, "not found")
         try:
             return route()
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, StoreUnavailable) as exc:
             log.warning("sfsync.service.store_unreachable", path=path, error=type(exc).__name__)
             return _text(HTTPStatus.SERVICE_UNAVAILABLE, "the state store did not answer")
 

@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from sfsync.errors import ApiLimitReached, SfsyncError
+from sfsync.errors import ApiLimitReached, SfsyncError, StoreUnavailable
 from sfsync.jobs.sync import CycleReport, SyncJob
 from sfsync.service import reads
 from sfsync.store import OutboxState, Store
@@ -136,7 +136,7 @@ def _observe_outbox(store: Store, metrics: Metrics, since: datetime) -> None:
     try:
         metrics.observe_write_failures(reads.failure_codes_since(store, since))
         metrics.observe_write_lags(reads.write_lags_since(store, since))
-    except sa.exc.SQLAlchemyError as exc:
+    except (sa.exc.SQLAlchemyError, StoreUnavailable) as exc:
         log.warning("sfsync.service.metrics_unavailable", error=type(exc).__name__)
 
 
@@ -150,7 +150,7 @@ class StoreCollector(Collector):
         """One scrape: a few small queries, none of them over lead bodies."""
         try:
             families = list(self._families())
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, StoreUnavailable) as exc:
             log.warning("sfsync.service.store_unreachable", error=type(exc).__name__)
             families = []
         yield _gauge(
