@@ -217,6 +217,7 @@ def demo(
     """Seed the emulator, run cycles with simulated people in between, show what changed."""
     from sfsync.demo import run_demo
 
+    logs.configure(level="WARNING")  # the demo's own output tells the story; warnings still show
     run_demo(out, leads=leads, seed=seed, mappings=mappings)
 
 
