@@ -28,7 +28,7 @@ import structlog
 from sfsync.config import Settings
 from sfsync.connectors.salesforce import SalesforceClient
 from sfsync.connectors.soql import incremental_query
-from sfsync.errors import QueryRestart, SfsyncError, StoreUnavailable
+from sfsync.errors import ApiLimitReached, QueryRestart, SfsyncError, StoreUnavailable
 from sfsync.jobs.check import OrgFacts, org_facts
 from sfsync.jobs.flush import FlushCounts, flush, recover_in_flight
 from sfsync.jobs.plan import PlannedChange, check_against_org, plan_for
@@ -102,7 +102,7 @@ class SyncJob:
             self._cycle(report)
             report.status = "ok"
         except SfsyncError as exc:
-            report.status = "budget" if exc.exit_code == 4 and "budget" in str(exc) else "failed"
+            report.status = "budget" if isinstance(exc, ApiLimitReached) else "failed"
             with contextlib.suppress(StoreUnavailable):  # the original error matters more
                 self._finish(report, calls_before, error=exc.user_message)
             raise
