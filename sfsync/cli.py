@@ -15,6 +15,7 @@ from typing import Annotated
 
 import structlog
 import typer
+from rich.text import Text
 
 from sfsync import cli_service, logs, report
 from sfsync.cli_replay import record, replay
@@ -119,7 +120,7 @@ def check() -> None:
     finally:
         client.close()
     for problem in problems:
-        err.print(f"[red]✗[/] {problem}", highlight=False)
+        err.print(Text.assemble(("✗ ", "red"), str(problem)), highlight=False)
     if problems:
         raise typer.Exit(2)
     out.print(f"✓ {settings.sfsync_mappings}: rules {rules.version} fit the org", highlight=False)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from sfsync.errors import SfsyncError
 
@@ -30,7 +31,8 @@ def exits_cleanly(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except SfsyncError as exc:
-            err.print(f"[bold red]error:[/] {exc.user_message}", highlight=False, markup=True)
+            # Text, not markup: the message may quote the org or a mappings file ("[/x]").
+            err.print(Text.assemble(("error: ", "bold red"), exc.user_message), highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sfsync.errors import ConfigError
@@ -105,10 +106,10 @@ def _print_changes(console: Console, decision: dict[str, Any]) -> None:
         old = write.get("before", {}).get(field)
         console.print(f"  write {field}: {old!r} → {value!r}", highlight=False)
     for field, why in decision["skipped"].items():
-        console.print(f"  left {field} alone: {why}", highlight=False)
+        console.print(f"  left {field} alone: {escape(str(why))}", highlight=False)
     blocked = decision["summary"].get("conversion_blocked")
     if blocked:
-        console.print(f"  conversion: {blocked}", highlight=False)
+        console.print(f"  conversion: {escape(str(blocked))}", highlight=False)
     target = decision["summary"].get("conversion_target")
     if target:
         console.print(f"  conversion target: {target}", highlight=False)
@@ -117,12 +118,12 @@ def _print_changes(console: Console, decision: dict[str, Any]) -> None:
         created = ", ".join(f"{k} {v}" for k, v in (conversion["result"] or {}).items())
         error = f" ({conversion['error_code']}: {conversion['error_message']})"
         detail = created or (error if conversion["error_code"] else "")
-        console.print(f"  conversion {conversion['state']}: {detail}", highlight=False)
+        console.print(f"  conversion {conversion['state']}: {escape(detail)}", highlight=False)
     if write:
         state = write["state"]
         detail = (
             f" ({write['error_code']}: {write['error_message']})" if write["error_code"] else ""
         )
-        console.print(f"  write state: {state}{detail}", highlight=False)
+        console.print(f"  write state: {state}{escape(detail)}", highlight=False)
     elif not decision["changes"]:
         console.print("  nothing to write: the org already holds these values")

@@ -66,25 +66,41 @@ def read_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
         raise ConfigError(f"{path}: file not found")
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ConfigError(f"{path}: file is larger than {MAX_FILE_BYTES} bytes")
+    raw = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text ({exc.reason})") from None
     except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise ConfigError(f"{path}:{line}: invalid YAML: {exc.problem}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise ConfigError(f"{path}:{line}: invalid character {exc.character!r} in YAML") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+        raise ConfigError(f"{path}:1: invalid YAML: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be a mappings file") from None
     except (ValueError, TypeError, AttributeError) as exc:
-        # PyYAML's constructors raise these for tagged junk such as `!!int abc`.
-        raise ConfigError(f"{path}: invalid YAML value: {exc}") from None
+        raise ConfigError(f"{path}:1: invalid YAML value: {exc}") from None
     if data is None:
         raise ConfigError(f"{path}:1: file is empty")
     return data, dict(_node_lines(node, (), set()))
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose value errors (tagged junk such as `!!int abc`) carry their line."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"invalid value ({exc})", node.start_mark
+            ) from None
 
 
 def _node_lines(node: yaml.Node | None, path: Path_, seen: set[int]) -> Iterator[tuple[Path_, int]]:
@@ -138,7 +154,9 @@ def _check_targets_writable(directory: Path, fields: FieldsConfig, scoring: Scor
     allowed = set(fields.write)
     for role, name in targets.items():
         if name not in allowed:
+            _data, lines = read_yaml(directory / SCORING_FILE)
+            line = _line_of(("targets", role), lines)
             raise ConfigError(
-                f"{directory / SCORING_FILE}: targets.{role}: field {name!r} is not listed under "
-                f"'write' in {directory / FIELDS_FILE}; sfsync writes only the fields listed there"
+                f"{directory / SCORING_FILE}:{line}: targets.{role}: field {name!r} is not listed "
+                f"under 'write' in {directory / FIELDS_FILE}; sfsync writes only the fields there"
             )

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sfsync.jobs.plan import planned_calls
@@ -52,7 +53,8 @@ def print_plan(console: Console, report: CycleReport) -> None:
 
 
 def _show(value: Any) -> str:
-    return "∅" if value in (None, "") else str(value)
+    # Values come from the org and from people: never let them act as Rich markup.
+    return "∅" if value in (None, "") else escape(str(value))
 
 
 def status_data(store: Store, dead_limit: int | None = DEAD_LETTERS_SHOWN) -> dict[str, Any]:
@@ -148,7 +150,9 @@ def _dead_table(dead: list[dict[str, Any]]) -> Table:
     for column in ("id", "lead", "code", "message"):
         table.add_column(column)
     for d in dead:
-        table.add_row(str(d["id"]), d["lead_id"], d["error_code"] or "", d["message"] or "")
+        table.add_row(
+            str(d["id"]), d["lead_id"], escape(d["error_code"] or ""), escape(d["message"] or "")
+        )
     return table
 
 

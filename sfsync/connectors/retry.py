@@ -76,12 +76,12 @@ def _error_body(content: Any) -> tuple[str | None, str]:
             content = json.loads(content)
         except ValueError:
             return None, ""
-    if isinstance(content, list) and content and isinstance(content[0], dict):
-        first = content[0]
-        return first.get("errorCode"), str(first.get("message", ""))
-    if isinstance(content, dict):
-        return content.get("errorCode"), str(content.get("message", ""))
-    return None, ""
+    first = content[0] if isinstance(content, list) and content else content
+    if not isinstance(first, dict):
+        return None, ""
+    code = first.get("errorCode")
+    # A code that is not text is as good as none: classify by the HTTP status alone.
+    return (code if isinstance(code, str) else None), str(first.get("message", ""))
 
 
 def _from_failure(failure: Failure, status: int, code: str | None, message: str) -> SfsyncError:

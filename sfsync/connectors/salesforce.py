@@ -8,6 +8,7 @@ anything about a lead.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -136,9 +137,10 @@ class SalesforceClient:
         """
         body = self.caller.call("limits", lambda: self._client().restful("limits"))
         daily = body.get("DailyApiRequests") if isinstance(body, dict) else None
-        if isinstance(daily, dict) and "Max" in daily and "Remaining" in daily:
-            used = int(daily["Max"]) - int(daily["Remaining"])
-            self.meter.latest = ApiUsage(used=used, limit=int(daily["Max"]))
+        with contextlib.suppress(TypeError, ValueError, KeyError):  # a garbled answer: keep ours
+            if isinstance(daily, dict):
+                used = int(daily["Max"]) - int(daily["Remaining"])
+                self.meter.latest = ApiUsage(used=used, limit=int(daily["Max"]))
         return self.meter.latest
 
     def over_budget(self) -> bool:
@@ -186,8 +188,8 @@ class SalesforceClient:
         )
         seen: set[str] = set()
         while True:
-            yield [_strip(r) for r in page.get("records", [])]
-            next_url = page.get("nextRecordsUrl")
+            records, next_url = _page_parts(page)
+            yield records
             if page.get("done", True) or not next_url:
                 return
             if next_url in seen:
@@ -278,13 +280,38 @@ class SalesforceClient:
             "allOrNone": False,
             "records": [{"attributes": {"type": sobject}, "id": i, **f} for i, f in chunk],
         }
-        answer = self.caller.call(
-            "collections.update",
-            lambda: self._spend().restful(
-                "composite/sobjects", method="PATCH", json=body, headers=WRITE_HEADERS
-            ),
-        )
+
+        def send() -> Any:
+            sf = self._spend()
+            try:
+                return sf.restful(
+                    "composite/sobjects", method="PATCH", json=body, headers=WRITE_HEADERS
+                )
+            except (TypeError, ValueError, KeyError, AttributeError):
+                # A 2xx body we cannot read: each record's outcome is unknown (retried later).
+                return None
+
+        answer = self.caller.call("collections.update", send)
         return save_results([i for i, _ in chunk], answer)
+
+
+def _page_parts(page: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """A page's records and next cursor, refusing shapes the org never sends.
+
+    The cursor must be a path under /services/data/: simple-salesforce puts it
+    after the instance host, so anything else could send the token elsewhere.
+    """
+    if not isinstance(page, dict):
+        raise OrgUnavailable("the org answered a query with something that is not a page")
+    records = page.get("records", [])
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise OrgUnavailable("the org answered a query page without a list of records")
+    next_url = page.get("nextRecordsUrl") or None
+    if next_url is not None and (
+        not isinstance(next_url, str) or not next_url.startswith("/services/data/")
+    ):
+        raise OrgUnavailable("the org answered a query page with an unusable nextRecordsUrl")
+    return [_strip(r) for r in records], next_url
 
 
 def save_results(ids: Sequence[str], answer: Any) -> list[WriteResult]:
@@ -300,12 +327,13 @@ def _save_result(lead_id: str, item: Any) -> WriteResult:
         return _unknown(lead_id)
     if item.get("success") is True:
         return WriteResult(lead_id, WriteOutcome.WRITTEN)
-    errors = item.get("errors") or [{}]
-    first = errors[0] if isinstance(errors[0], dict) else {}
+    errors = item.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     code = str(first.get("statusCode") or "UNKNOWN_ERROR")
     action = classify_record(code, str(first.get("message", ""))).action
     outcome = WriteOutcome.RETRY if action is Action.RETRY else WriteOutcome.REJECTED
-    fields = tuple(str(f) for f in first.get("fields") or ())
+    listed = first.get("fields")
+    fields = tuple(str(f) for f in listed) if isinstance(listed, list) else ()
     return WriteResult(lead_id, outcome, code, str(first.get("message", "")), fields)
 
 
@@ -350,6 +378,13 @@ def lead_from_record(record: Mapping[str, Any]) -> Lead:
 def _object_info(body: Any) -> ObjectInfo:
     if not isinstance(body, dict) or not isinstance(body.get("fields"), list):
         raise OrgUnavailable("describe answered without a field list")
+    try:
+        return _read_describe(body)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise OrgUnavailable("describe answered fields of an unexpected shape") from None
+
+
+def _read_describe(body: dict[str, Any]) -> ObjectInfo:
     fields = {}
     for f in body["fields"]:
         picklist = tuple(p["value"] for p in f.get("picklistValues") or () if p.get("active", True))

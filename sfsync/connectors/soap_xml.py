@@ -226,7 +226,8 @@ def _rest_error(body: bytes) -> tuple[str | None, str]:
     first = parsed[0] if isinstance(parsed, list) and parsed else parsed
     if not isinstance(first, dict):
         return None, ""
-    return first.get("errorCode"), str(first.get("message", ""))
+    code = first.get("errorCode")
+    return (code if isinstance(code, str) else None), str(first.get("message", ""))
 
 
 def _error(failure: Failure, text: str) -> SfsyncError:
@@ -247,7 +248,7 @@ def _parse(body: bytes) -> ET.Element:
         raise ValueError("a DTD in a SOAP answer")
     try:
         return ET.fromstring(body)
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError) as exc:  # LookupError: an unknown declared encoding
         raise ValueError("not XML") from exc
 
 

@@ -47,8 +47,10 @@ class FlushCounts:
 def flush(client: SalesforceClient, store: Store) -> FlushCounts:
     """Send what is pending: updates, then conversions, then the updates conversions queue."""
     counts = FlushCounts()
+    tried: set[int] = set()  # a row that needs another try waits for the next cycle
     for kind in (OutboxKind.UPDATE, OutboxKind.CONVERT, OutboxKind.UPDATE):
-        while rows := store.claim(FLUSH_BATCH, kind):
+        while rows := store.claim(FLUSH_BATCH, kind, skip=tried):
+            tried.update(r.id for r in rows if r.id is not None)
             results = _send(client, rows)
             store.record_results(rows, results, MAX_ATTEMPTS)
             for result in results:

@@ -9,11 +9,13 @@ records); a lead that fails is reported, not sent.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sfsync.ids import to18
 from sfsync.rules.criteria import Criteria, Criterion
 
 QUEUE_PREFIX = "00G"
@@ -43,14 +45,22 @@ class ConversionConfig(BaseModel):
         default_factory=dict
     )
 
+    @field_validator("fallback_owner")
+    @classmethod
+    def _owner_id(cls, value: str | None) -> str | None:
+        # People copy 15-character ids from the UI; the org answers with 18.
+        return to18(value) if value else None
+
     @model_validator(mode="after")
     def _logic_valid(self) -> ConversionConfig:
         self.test  # noqa: B018 - building the Criteria validates the filter logic
-        try:
-            opportunity_name(self.opportunity_name, {})
-        except (ValueError, KeyError, IndexError, AttributeError) as exc:
-            raise ValueError(f"opportunity_name is not a valid template: {exc}") from None
         return self
+
+    @field_validator("opportunity_name")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        check_template(value)
+        return value
 
     @property
     def test(self) -> Criteria:
@@ -105,6 +115,20 @@ def _request(
         "opportunity_name": name,
         "overwrite_lead_source": config.overwrite_lead_source,
     }
+
+
+def check_template(template: str) -> None:
+    """Refuse anything but `{Field}` placeholders: formats and attributes fail on real values."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"opportunity_name is not a valid template: {exc}") from None
+    for _text, name, spec, conversion in parts:
+        if name is not None and (not name.isidentifier() or spec or conversion):
+            raise ValueError(
+                f"use plain {{Field}} placeholders, not {{{name}"
+                f"{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
+            )
 
 
 class _Blank(dict[str, Any]):

@@ -52,7 +52,8 @@ class Criterion(BaseModel):
 
     field: str
     operator: Operator
-    value: Any = None
+    # Scalars or a flat list of them (YAML can express anything; rules read only these).
+    value: str | bool | int | float | list[str | bool | int | float] | None = None
 
     @model_validator(mode="after")
     def _value_fits_operator(self) -> Criterion:
@@ -243,9 +244,13 @@ def parse_filter_logic(text: str) -> Logic:
     return logic
 
 
+MAX_LOGIC_DEPTH = 50
+
+
 class _LogicParser:
     def __init__(self, tokens: list[str], text: str) -> None:
         self.tokens, self.text, self.pos = tokens, text, 0
+        self.depth = 0
 
     def _peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -273,6 +278,15 @@ class _LogicParser:
         return lambda r: all(t(r) for t in terms)
 
     def unary(self) -> Logic:
+        self.depth += 1
+        if self.depth > MAX_LOGIC_DEPTH:
+            raise FilterLogicError(f"filter logic nests deeper than {MAX_LOGIC_DEPTH} levels")
+        try:
+            return self._unary()
+        finally:
+            self.depth -= 1
+
+    def _unary(self) -> Logic:
         token = self._take()
         if token == "NOT":
             inner = self.unary()

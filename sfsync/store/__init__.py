@@ -146,7 +146,9 @@ class Store:
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def claim(self, limit: int, kind: OutboxKind = OutboxKind.UPDATE) -> list[OutboxRow]:
+    def claim(
+        self, limit: int, kind: OutboxKind = OutboxKind.UPDATE, skip: Collection[int] = ()
+    ) -> list[OutboxRow]:
         """Take up to `limit` pending rows for sending, marked `sending` before they go out.
 
         On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several workers claim at
@@ -163,6 +165,8 @@ class Store:
             if kind is OutboxKind.CONVERT:
                 # A converted lead refuses updates: its waiting updates go first.
                 query = query.where(~_live_update_for_same_lead())
+            if skip:
+                query = query.where(col(OutboxRow.id).not_in(list(skip)))
             rows = list(s.exec(query))
             for row in rows:
                 row.state, row.claimed_by, row.updated_at = (

@@ -59,9 +59,10 @@ class Worker:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        rules = load_rules(settings.sfsync_mappings)  # first: a bad file leaves nothing open
         self.store = Store(settings.sfsync_database_url.get_secret_value())
         self.client = SalesforceClient(settings)
-        self.job = SyncJob(self.client, self.store, load_rules(settings.sfsync_mappings), settings)
+        self.job = SyncJob(self.client, self.store, rules, settings)
 
     def close(self) -> None:
         self.client.close()

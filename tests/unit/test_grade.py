@@ -263,6 +263,6 @@ def test_compiled_blank_rows(operator: str, actual: object) -> None:
     assert compile_row(row)({"F": actual}) == row.holds({"F": actual})
 
 
-def test_rows_with_other_values_use_criteria_itself() -> None:
-    row = Criterion(field="F", operator=Operator.EQUALS, value=[{"a": 1}])
-    assert compile_row(row) == row.holds
+def test_rows_with_values_that_are_not_scalars_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        Criterion(field="F", operator=Operator.EQUALS, value=[{"a": 1}])

@@ -97,7 +97,7 @@ def test_empty_file_refused(mappings: Path, content: str) -> None:
 
 def test_non_utf8_file_refused(mappings: Path) -> None:
     (mappings / FIELDS).write_bytes(b"read:\n  - Na\xefve\xff\n")
-    assert f"{mappings / FIELDS}: not UTF-8 text" in load_error(mappings)
+    assert f"{mappings / FIELDS}:2: not UTF-8 text" in load_error(mappings)
 
 
 def test_file_over_one_megabyte_refused(mappings: Path) -> None:
