@@ -48,11 +48,15 @@ def datetime_literal(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def select_fields(fields: Iterable[str]) -> list[str]:
+# The ones every object has (Contact and Account have no IsConverted).
+COMMON_SYSTEM_FIELDS = ("Id", "SystemModstamp", "IsDeleted", "LastModifiedById")
+
+
+def select_fields(fields: Iterable[str], system: Sequence[str] = SYSTEM_FIELDS) -> list[str]:
     """System fields first, then the rest in order, without repeats (case-insensitive)."""
     seen: set[str] = set()
     out: list[str] = []
-    for name in (*SYSTEM_FIELDS, *fields):
+    for name in (*system, *fields):
         if name.lower() not in seen:
             seen.add(name.lower())
             out.append(name)
@@ -106,6 +110,7 @@ def id_chunks(ids: Sequence[str], budget: int = MAX_WHERE_CHARS) -> Iterator[lis
 
 def by_ids_query(sobject: str, fields: Iterable[str], ids: Sequence[str]) -> str:
     """SELECT the given fields of the records with these ids (one chunk: see id_chunks)."""
-    columns = ", ".join(select_fields(fields))
+    system = SYSTEM_FIELDS if sobject == "Lead" else COMMON_SYSTEM_FIELDS
+    columns = ", ".join(select_fields(fields, system))
     listed = ID_SEPARATOR.join(quote(i) for i in ids)
     return f"SELECT {columns} FROM {sobject} WHERE Id IN ({listed})"

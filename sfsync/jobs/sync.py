@@ -34,7 +34,7 @@ from sfsync.jobs.flush import FlushCounts, flush, recover_in_flight
 from sfsync.jobs.plan import PlannedChange, check_against_org, plan_for
 from sfsync.jobs.targets import attach_targets
 from sfsync.models import Decision, Lead
-from sfsync.rules.pipeline import RuleSet, decide
+from sfsync.rules.pipeline import RuleSet, decide, input_hash
 from sfsync.store import LeadState, OutboxState, Store
 
 log = structlog.get_logger("sfsync.sync")
@@ -162,7 +162,7 @@ class SyncJob:
             return
         report.pulled += len(page)
         states = self.store.lead_states([lead.id for lead in page])
-        fresh = [lead for lead in page if _is_new_version(lead, states.get(lead.id))]
+        fresh = [lead for lead in page if _is_new_version(lead, states.get(lead.id), self.rules)]
         decisions = [self._decide(lead, states.get(lead.id)) for lead in fresh]
         decisions = attach_targets(self.client, decisions, {lead.id: lead for lead in fresh})
         worth_keeping = [
@@ -218,9 +218,17 @@ class SyncJob:
         )
 
 
-def _is_new_version(lead: Lead, state: LeadState | None) -> bool:
-    """False for a version already decided: the overlap re-reads it on purpose."""
-    return state is None or lead.system_modstamp > state.system_modstamp
+def _is_new_version(lead: Lead, state: LeadState | None, rules: RuleSet) -> bool:
+    """False for a version already decided: the overlap re-reads it on purpose.
+
+    Stamps have whole-second precision, so a second change within the same
+    second keeps the stamp: then changed inputs tell the versions apart.
+    """
+    if state is None or lead.system_modstamp > state.system_modstamp:
+        return True
+    return lead.system_modstamp == state.system_modstamp and (
+        input_hash(lead, rules) != state.input_hash
+    )
 
 
 def _is_echo(decision: Decision, lead: Lead, state: LeadState | None, me: str) -> bool:
