@@ -49,7 +49,10 @@ class Liveness:
 
     def refresh(self) -> None:
         """Reconnect and re-lock when the server dropped this worker's connection."""
+        if not self._postgres:
+            return
         if self._conn is None:
+            self._reconnect()
             return
         try:
             self._conn.execute(sa.text("SELECT 1"))
@@ -58,9 +61,13 @@ class Liveness:
             self._conn.invalidate()
             self._conn.close()
             self._conn, self._holds_pull = None, False
-            self._conn = self._engine.connect()
-            self._conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
-            self._conn.commit()
+            self._reconnect()
+
+    def _reconnect(self) -> None:
+        conn = self._engine.connect()
+        conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
+        conn.commit()
+        self._conn = conn
 
     def close(self) -> None:
         """Release every lock this worker holds (its connection closes)."""
@@ -72,8 +79,10 @@ class Liveness:
         """True when the worker that holds `key` no longer runs."""
         if key == self.key:
             return False
-        if self._conn is None:
+        if not self._postgres:
             return True  # SQLite: this process is the only worker
+        if self._conn is None:
+            return False  # no connection to ask: assume alive rather than re-send its rows
         if key is None:
             return True
         taken = self._try_lock(key)
@@ -84,7 +93,11 @@ class Liveness:
 
     def hold_pull_lease(self) -> bool:
         """Take (or keep) the right to pull; False while another live worker has it."""
-        if self._conn is None or self._holds_pull:
+        if not self._postgres:
+            return True  # SQLite: one worker, always the puller
+        if self._conn is None:
+            return False
+        if self._holds_pull:
             return True
         self._holds_pull = self._try_lock(self._pull_key)
         return self._holds_pull

@@ -123,4 +123,7 @@ def test_three_workers_write_each_lead_once_and_survive_the_loss_of_one(
     )
     assert max(sent.values()) == 1, "a write was sent twice"
     pullers = [i for i, log in enumerate(logs) if "sfsync.sync.pull_started" in _events(log)]
-    assert leader in pullers and len(pullers) == 2
+    # The lease moved at least once (the leader was killed). Under load a worker whose
+    # database connection hiccups also hands the lease over, so more moves are legitimate;
+    # what must hold is above: every lead written once.
+    assert leader in pullers and len(pullers) >= 2
