@@ -9,8 +9,10 @@ code is dead-lettered rather than retried blindly.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Action(StrEnum):
@@ -121,3 +123,20 @@ def _request_limit(message: str) -> Failure:
     if any(hint.replace(" ", "") in lowered for hint in _CONCURRENCY_HINTS):
         return RETRY
     return Failure(Action.STOP, Kind.LIMIT)
+
+
+def error_body(content: Any) -> tuple[str | None, str]:
+    """`(errorCode, message)` of a REST error body (`[{"errorCode", "message"}]`), else (None, "").
+
+    A code that is not text counts as none: the HTTP status alone then classifies.
+    """
+    if isinstance(content, (bytes, str)):
+        try:
+            content = json.loads(content)
+        except ValueError:
+            return None, ""
+    first = content[0] if isinstance(content, list) and content else content
+    if not isinstance(first, dict):
+        return None, ""
+    code = first.get("errorCode")
+    return (code if isinstance(code, str) else None), str(first.get("message", ""))

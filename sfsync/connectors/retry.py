@@ -9,10 +9,9 @@ An expired session is renewed once per call. Jobs never add retries of their own
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import requests
 import structlog
@@ -26,7 +25,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from sfsync.connectors.failures import Action, Failure, Kind, classify
+from sfsync.connectors.failures import Action, Failure, Kind, classify, error_body
 from sfsync.errors import (
     ApiLimitReached,
     AuthError,
@@ -60,7 +59,7 @@ def translate(exc: BaseException) -> SfsyncError:
     if isinstance(exc, SfsyncError):
         return exc
     if isinstance(exc, SalesforceError):
-        code, message = _error_body(exc.content)
+        code, message = error_body(exc.content)
         return _from_failure(classify(exc.status, code, message), exc.status, code, message)
     if isinstance(exc, requests.RequestException):
         return TransientError(f"no answer from the org: {type(exc).__name__}")
@@ -68,20 +67,6 @@ def translate(exc: BaseException) -> SfsyncError:
         # A body that is not the JSON it claims to be: the org or a proxy hiccuped.
         return TransientError(f"unreadable answer from the org: {type(exc).__name__}")
     raise exc
-
-
-def _error_body(content: Any) -> tuple[str | None, str]:
-    if isinstance(content, (bytes, str)):
-        try:
-            content = json.loads(content)
-        except ValueError:
-            return None, ""
-    first = content[0] if isinstance(content, list) and content else content
-    if not isinstance(first, dict):
-        return None, ""
-    code = first.get("errorCode")
-    # A code that is not text is as good as none: classify by the HTTP status alone.
-    return (code if isinstance(code, str) else None), str(first.get("message", ""))
 
 
 def _from_failure(failure: Failure, status: int, code: str | None, message: str) -> SfsyncError:

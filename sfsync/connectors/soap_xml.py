@@ -8,7 +8,6 @@ refused. `connectors.soap` makes the call and owns the retry contract.
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -18,7 +17,14 @@ from xml.sax.saxutils import escape
 
 import structlog
 
-from sfsync.connectors.failures import Action, Failure, Kind, classify, classify_record
+from sfsync.connectors.failures import (
+    Action,
+    Failure,
+    Kind,
+    classify,
+    classify_record,
+    error_body,
+)
 from sfsync.errors import (
     ApiLimitReached,
     AuthError,
@@ -199,7 +205,7 @@ def raise_for_fault(status: int, body: bytes) -> None:
         failure = classify(FAULT_STATUS, code, message)
         raise _error(failure, f"convertLead fault {code or 'without a code'}: {_safe(message)}")
     if status in NOT_RUN_STATUSES:
-        code, message = _rest_error(body)
+        code, message = error_body(body)
         raise _error(classify(status, code, message), f"convertLead: HTTP {status} {code or ''}")
 
 
@@ -215,19 +221,6 @@ def _fault(body: bytes) -> tuple[str | None, str] | None:
     detail = next((e.text for e in found.iter() if e.tag.endswith("}exceptionCode")), None)
     exception_code = detail or (code if prefix == "sf" else None)
     return exception_code, found.findtext("faultstring") or ""
-
-
-def _rest_error(body: bytes) -> tuple[str | None, str]:
-    """A REST-shaped error (`[{"errorCode", "message"}]`) some answers carry, or nothing."""
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return None, ""
-    first = parsed[0] if isinstance(parsed, list) and parsed else parsed
-    if not isinstance(first, dict):
-        return None, ""
-    code = first.get("errorCode")
-    return (code if isinstance(code, str) else None), str(first.get("message", ""))
 
 
 def _error(failure: Failure, text: str) -> SfsyncError:
