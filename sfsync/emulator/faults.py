@@ -11,8 +11,15 @@ Two sources, both thread-safe:
 
 Each fault kind is consumed at the point where it makes sense: connection and
 status faults before the handler runs, `lock_row` per record of a write,
-`invalid_locator` when a query cursor is read, `drop_after` after the
-handler ran (the write happened, the answer is lost).
+`invalid_locator` when a query cursor is read, `timeout` just before the
+handler (the request is held longer than a client waits, then runs anyway,
+as an org keeps working on a request whose caller gave up), `drop_after`
+and `truncated` after the handler ran (the write happened; the answer is
+lost, or arrives cut off mid-body).
+
+Gates (`Faults.hold`) are for tests that need a request in flight at a known
+moment, e.g. to kill the client then: the request waits before or after its
+handler until the test releases it.
 """
 
 from __future__ import annotations
@@ -21,11 +28,18 @@ import random
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, replace
+from typing import Final, Literal
 
 from sfsync.emulator.limits import concurrency_exceeded
-from sfsync.emulator.wire import DROP, Outcome, Request, error_response, html_response
+from sfsync.emulator.wire import (
+    DROP,
+    Outcome,
+    Request,
+    Response,
+    error_response,
+    html_response,
+)
 
 # Faults answered instead of running the handler.
 REQUEST_KINDS: Final = frozenset({"503", "500_html", "drop", "request_limit"})
@@ -34,7 +48,11 @@ SCRIPT_KINDS: Final = REQUEST_KINDS | {
     "expire_session",
     "invalid_locator",
     "drop_after",
+    "timeout",
+    "truncated",
 }
+# A gate that nobody releases lets its request go after this long.
+MAX_HOLD_SECONDS: Final = 60.0
 
 
 @dataclass(frozen=True)
@@ -49,13 +67,19 @@ class FaultPlan:
     latency_ms: int = 0
     short_page_rate: float = 0.0
     expire_session_after_calls: int | None = None
+    # Requests held `timeout_ms` before their handler runs (set it above the client's timeout).
+    timeout_rate: float = 0.0
+    timeout_ms: int = 2000
+    # 200 answers whose body is cut off halfway, after the handler ran.
+    truncated_rate: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "html_error_share", "lock_row_rate", "drop_rate"):
             _check_rate(name, getattr(self, name))
-        _check_rate("short_page_rate", self.short_page_rate)
-        if self.latency_ms < 0:
-            raise ValueError("latency_ms must be >= 0")
+        for name in ("short_page_rate", "timeout_rate", "truncated_rate"):
+            _check_rate(name, getattr(self, name))
+        if self.latency_ms < 0 or self.timeout_ms < 0:
+            raise ValueError("latency_ms and timeout_ms must be >= 0")
         if self.expire_session_after_calls is not None and self.expire_session_after_calls < 1:
             raise ValueError("expire_session_after_calls must be >= 1")
 
@@ -80,6 +104,50 @@ class _Script:
         return self.path_contains in request.path
 
 
+class Gate:
+    """One request held in flight until the test lets it go (see `Faults.hold`).
+
+    `reached` is set when the request arrives at the gate; `done` when the
+    request is finished with (answered, dropped, or its answer written to a
+    client that may be gone).
+    """
+
+    def __init__(
+        self,
+        path_contains: str | None,
+        method: str | None,
+        soql_contains: str | None,
+        when: Literal["before", "after"],
+        skip: int,
+    ) -> None:
+        self.path_contains, self.method, self.soql_contains = path_contains, method, soql_contains
+        self.when = when
+        self.skip = skip
+        self.reached = threading.Event()
+        self.done = threading.Event()
+        self._released = threading.Event()
+        self._proceed = True
+
+    def matches(self, request: Request) -> bool:
+        """Whether `request` is one this gate waits for (skipped ones included)."""
+        if self.method is not None and self.method.upper() != request.method:
+            return False
+        if self.path_contains is not None and self.path_contains not in request.path:
+            return False
+        return self.soql_contains is None or self.soql_contains in (request.param("q") or "")
+
+    def release(self, *, proceed: bool = True) -> None:
+        """Let the held request go on; `proceed=False` drops a "before" request unhandled."""
+        self._proceed = proceed
+        self._released.set()
+
+    def wait_released(self) -> bool:
+        """Block the serving thread until released; True when the request goes on."""
+        self.reached.set()
+        self._released.wait(MAX_HOLD_SECONDS)
+        return self._proceed
+
+
 class Faults:
     """The emulator's fault injector: a plan of rates plus scripted one-shots."""
 
@@ -88,6 +156,10 @@ class Faults:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._scripts: list[_Script] = []
+        self._gates: list[Gate] = []  # armed, waiting for their request
+        self._holding: list[Gate] = []  # holding a request now
+        self._held = threading.local()
+        self._late = 0  # requests a timeout fault held that have not finished yet
         self._injected: Counter[str] = Counter()
 
     @property
@@ -117,10 +189,44 @@ class Faults:
             return sum(script.remaining for script in self._scripts)
 
     def clear(self) -> None:
-        """Drop every pending script and reset the counters."""
+        """Drop every pending script, open every gate and reset the counters."""
         with self._lock:
             self._scripts.clear()
+            gates = self._gates + self._holding
+            self._gates, self._holding = [], []
             self._injected.clear()
+        for gate in gates:
+            gate.release()
+
+    def hold(
+        self,
+        path_contains: str | None = None,
+        *,
+        method: str | None = None,
+        soql_contains: str | None = None,
+        when: Literal["before", "after"] = "before",
+        skip: int = 0,
+    ) -> Gate:
+        """Hold the next matching counted request (after `skip` of them) until released.
+
+        `when="before"` holds it before its handler runs; `"after"` once the
+        handler ran (a write is done) but before the answer goes out.
+        `soql_contains` matches the `q` parameter of a query.
+        """
+        if skip < 0:
+            raise ValueError("skip must be >= 0")
+        gate = Gate(path_contains, method, soql_contains, when, skip)
+        with self._lock:
+            self._gates.append(gate)
+        return gate
+
+    def cancel(self, gate: Gate) -> bool:
+        """Disarm a gate that has not taken a request yet; False if it already did."""
+        with self._lock:
+            if gate not in self._gates:
+                return False
+            self._gates.remove(gate)
+            return True
 
     # -- checkpoints, in the order a request meets them -----------------------
 
@@ -144,6 +250,66 @@ class Faults:
                 # "500_html" counts every HTML 5xx page, whether 500 or 502.
                 self._injected["500_html" if kind == "502_html" else kind] += 1
             return kind
+
+    def hold_before(self, request: Request) -> bool:
+        """Wait at a "before" gate if one takes this request; False when it must be dropped."""
+        gate = self._gate_for(request, "before")
+        if gate is None:
+            return True
+        proceed = gate.wait_released()
+        if not proceed:
+            gate.done.set()
+            return False
+        self._held.gate = gate
+        return True
+
+    def timeout(self, request: Request, *, counted: bool) -> bool:
+        """Hold this request `timeout_ms` before its handler when a timeout fault hits it."""
+        with self._lock:
+            hit = self._take("timeout", request, counted) or (
+                counted and self._draw(self.plan.timeout_rate)
+            )
+            if self._note(hit, "timeout"):
+                self._late += 1
+                self._held.late = True
+        if hit:
+            time.sleep(self.plan.timeout_ms / 1000)
+        return hit
+
+    def late(self) -> int:
+        """Requests held by a timeout fault that are not finished yet (their handler may run)."""
+        with self._lock:
+            return self._late
+
+    def hold_after(self, request: Request) -> None:
+        """Wait at an "after" gate if one takes this (already handled) request."""
+        gate = self._gate_for(request, "after")
+        if gate is not None:
+            gate.wait_released()
+            self._held.gate = gate
+
+    def finished(self) -> None:
+        """The request this thread served is answered: its gate, if any, is done."""
+        if getattr(self._held, "late", False):
+            self._held.late = False
+            with self._lock:
+                self._late -= 1
+        gate: Gate | None = getattr(self._held, "gate", None)
+        if gate is not None:
+            self._held.gate = None
+            gate.done.set()
+
+    def truncate(self, request: Request, response: Response, *, counted: bool) -> Response:
+        """`response`, or a copy cut off halfway when a truncation fault hits this 200 answer."""
+        if response.status != 200 or len(response.body) < 2:
+            return response
+        with self._lock:
+            hit = self._take("truncated", request, counted) or (
+                counted and self._draw(self.plan.truncated_rate)
+            )
+            if not self._note(hit, "truncated"):
+                return response
+        return replace(response, body=response.body[: len(response.body) // 2])
 
     def drop_after(self, request: Request, *, counted: bool) -> bool:
         """True when the answer to this (already handled) request must be lost."""
@@ -175,6 +341,21 @@ class Faults:
         return size
 
     # -- internals (called with the lock held) ---------------------------------
+
+    def _gate_for(self, request: Request, when: str) -> Gate | None:
+        """The gate that takes this request (taking the lock itself), counting skipped ones."""
+        with self._lock:
+            for gate in self._gates:
+                if gate.when != when or not gate.matches(request):
+                    continue
+                if gate.skip > 0:
+                    gate.skip -= 1
+                    return None
+                self._gates.remove(gate)
+                self._holding = [g for g in self._holding if not g.done.is_set()] + [gate]
+                self._injected["hold"] += 1
+                return gate
+        return None
 
     def _take(self, kind: str, request: Request, counted: bool) -> bool:
         return self._take_any(frozenset({kind}), request, counted) is not None

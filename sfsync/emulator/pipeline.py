@@ -8,7 +8,9 @@ The order mirrors what a client of Salesforce can observe:
 4. an unsupported API version answers 404;
 5. the call is counted against the daily allowance (403 once it is spent);
 6. request-level faults (5xx, dropped connection, concurrency 403, latency);
-7. the resource handler; a `drop_after` fault then loses its answer.
+7. a test's gate may hold the request here, and a `timeout` fault delays it;
+8. the resource handler; a gate may hold the answer, a `drop_after` fault
+   then loses it, a `truncated` fault cuts its body short.
 
 Every answer under `/services/` except the token endpoint's carries
 `Sforce-Limit-Info`, and every request leaves one entry in the call log.
@@ -74,6 +76,7 @@ class Pipeline:
         if isinstance(outcome, Response) and request.path != oauth.TOKEN_PATH:
             outcome.headers[LIMIT_INFO_HEADER] = self.services.usage.header_value()
         self._log(request, outcome, trace)
+        self.services.faults.finished()
         return outcome
 
     def _dispatch(self, request: Request, trace: _Trace) -> Outcome:
@@ -125,11 +128,26 @@ class Pipeline:
         fault = self._request_fault(call.request, trace, counted=True)
         if fault is not None:
             return fault
+        faults = self.services.faults
+        if not faults.hold_before(call.request):
+            trace.fault = "hold"
+            return DROP
+        if faults.timeout(call.request, counted=True):
+            trace.fault = "timeout"
         response = handler(call)
-        if self.services.faults.drop_after(call.request, counted=True):
+        faults.hold_after(call.request)
+        if faults.drop_after(call.request, counted=True):
             trace.fault = "drop_after"
             return DROP
-        return response
+        return self._spoiled(call.request, response, trace)
+
+    def _spoiled(self, request: Request, outcome: Outcome, trace: _Trace) -> Outcome:
+        if not isinstance(outcome, Response):
+            return outcome
+        answer = self.services.faults.truncate(request, outcome, counted=True)
+        if answer is not outcome:
+            trace.fault = "truncated"
+        return answer
 
     def _userinfo(self, request: Request) -> Outcome:
         # OpenID Connect userinfo: who the token belongs to (not counted as an API call).
