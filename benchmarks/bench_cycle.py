@@ -1,7 +1,8 @@
 """A real sync cycle against the emulator: API calls against the floor, and wall time.
 
 Run: .venv/bin/python -m benchmarks.bench_cycle [LEADS ...] [--latency-ms N]
-For each org size: the first cycle (every open lead scored), an idle cycle,
+For each org size: the first cycle (every open lead scored), the next one
+(it re-reads its own echoes once, in case an edit hid behind a write), an idle cycle,
 and the naive alternative a user might write instead (simple-salesforce
 `query_all`, then `Lead.update` once per lead) on the same org. The floor is
 ceil(pulled / 2000) query pages + ceil(written / 200) Collections writes.
@@ -41,7 +42,7 @@ class Figures:
     written: int
 
 
-def _cycle(emu: Emulator, db: str) -> tuple[Figures, Figures]:
+def _cycle(emu: Emulator, db: str) -> tuple[Figures, Figures, Figures]:
     settings = load_settings(
         sf_login_url=emu.login_url,
         sf_client_id=emu.credentials.client_id,
@@ -51,7 +52,8 @@ def _cycle(emu: Emulator, db: str) -> tuple[Figures, Figures]:
     store, client = Store(db), SalesforceClient(settings)
     job = SyncJob(client, store, load_rules(settings.sfsync_mappings), settings)
     try:
-        return _measure(emu, job), _measure(emu, job)
+        # The cycle after a write re-reads its echoes once; the one after that is idle.
+        return _measure(emu, job), _measure(emu, job), _measure(emu, job)
     finally:
         client.close()
         store.close()
@@ -87,12 +89,13 @@ def main(sizes: tuple[int, ...] = (1_000, 10_000), latency_ms: int = 0) -> None:
         with Emulator(seeded.org, faults=FaultPlan(latency_ms=latency_ms)) as emu:
             os.environ["REQUESTS_CA_BUNDLE"] = str(emu.ca_file)
             with tempfile.TemporaryDirectory() as tmp:
-                first, idle = _cycle(emu, f"sqlite:///{tmp}/bench.db")
+                first, echoes, idle = _cycle(emu, f"sqlite:///{tmp}/bench.db")
             naive = _naive(emu, min(leads, NAIVE_MAX_LEADS))
         print(
             f"{leads:>7,} leads | first cycle: {first.written:,} written, {first.calls} calls "
             f"(floor {first.floor}, ratio {first.calls / max(first.floor, 1):.2f}), "
-            f"{first.seconds:.1f} s | idle cycle: {idle.calls} calls, {idle.seconds:.2f} s | "
+            f"{first.seconds:.1f} s | echo re-read: {echoes.calls} calls, {echoes.seconds:.1f} s | "
+            f"idle cycle: {idle.calls} calls, {idle.seconds:.2f} s | "
             f"naive: {naive.calls} calls for {naive.written:,} leads, {naive.seconds:.1f} s"
         )
 

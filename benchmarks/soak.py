@@ -1,15 +1,13 @@
 """The long version of the reliability schedules: many seeds, bigger orgs, more boundaries.
 
 Run: .venv/bin/python -m benchmarks.soak --seeds N [--first 1000] [--leads 300]
-     [--boundaries 4] [--kinds kills,faults,daemons] [--include-known] [--postgres URL]
+     [--boundaries 4] [--kinds kills,faults,daemons] [--postgres URL]
 
 For each seed: one reference run (no faults, no kills), then the same
 scenario under the seed's kill schedule, under its fault schedule, and
 (with `daemons` in --kinds, PostgreSQL needed) under three daemons killed at
 random. The schedules are the ones tests/reliability runs in CI
-(schedules.py, daemons.py), on seeds CI does not use (--first). With
---include-known the trouble that runs into a known worker bug is put back
-(timeouts on convertLead).
+(schedules.py, daemons.py), on seeds CI does not use (--first).
 
 Prints one line per troubled run, then the totals: seeds run, kills by
 point, faults injected by kind, processes started, leads checked and
@@ -61,7 +59,6 @@ class Totals:
         self.processes = 0
         self.leads_checked = 0
         self.violations = 0
-        self.known = 0
         self.broken_runs: list[str] = []
 
     def add(self, kind: str, outcome: Outcome) -> None:
@@ -71,7 +68,6 @@ class Totals:
         self.processes += outcome.processes
         self.leads_checked += outcome.leads_checked
         self.violations += len(outcome.violations)
-        self.known += len(outcome.known)
         if outcome.violations:
             self.broken_runs.append(outcome.label)
 
@@ -81,8 +77,7 @@ class Totals:
         verdict = f"{len(outcome.violations)} VIOLATION(S)" if outcome.violations else "ok"
         print(
             f"{kind:8} {outcome.label}: {verdict}; kills {len(outcome.kills)}, "
-            f"faults {sum(outcome.faults.values())}, leads checked {outcome.leads_checked}"
-            + (f", known bug {len(outcome.known)}" if outcome.known else ""),
+            f"faults {sum(outcome.faults.values())}, leads checked {outcome.leads_checked}",
             flush=True,
         )
         for line in outcome.violations[:SHOWN_VIOLATIONS]:
@@ -98,7 +93,6 @@ class Totals:
         print(f"worker processes started: {self.processes}")
         print(f"leads checked (summed over boundaries): {self.leads_checked}")
         print(f"violations found: {self.violations} in {len(self.broken_runs)} run(s)")
-        print(f"leads hit by the known masked-edit bug (daemons, not counted above): {self.known}")
         for label in self.broken_runs:
             print(f"  broken: {label}")
 
@@ -126,7 +120,6 @@ def soak_seed(
         seed, args.leads, args.boundaries, new_leads=args.new_leads, edits=args.edits
     )
     kinds = args.kinds.split(",")
-    known = args.include_known
     if "kills" in kinds or "faults" in kinds:
         reference = run_reference(scenario, launcher, workdir / "reference")
         if "kills" in kinds:
@@ -136,7 +129,7 @@ def soak_seed(
                 "kills", guarded(str(schedule), run_with_kills, schedule, reference, runner)
             )
         if "faults" in kinds:
-            plan = fault_schedule(scenario, include_known=known)
+            plan = fault_schedule(scenario)
             runner = Runner(launcher, workdir / "f")
             totals.report("faults", guarded(str(plan), run_with_faults, plan, reference, runner))
     if "daemons" in kinds:
@@ -166,7 +159,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--new-leads", type=int, default=10)
     parser.add_argument("--edits", type=int, default=30)
     parser.add_argument("--kinds", default="kills,faults", help="kills,faults,daemons")
-    parser.add_argument("--include-known", action="store_true", help="trouble known to break")
     parser.add_argument("--postgres", default=POSTGRES_URL, help="server for the daemons")
     return parser.parse_args(argv)
 

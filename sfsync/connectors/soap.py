@@ -16,7 +16,9 @@ UNREADABLE_RESPONSE (`ConvertResult.needs_check`) and are never resent here.
 `convert_leads(..., recheck=query)` then re-reads those leads and reports
 each as converted (WRITTEN, with the ids the lead now carries) or as
 NOT_APPLIED (RETRY: safe to send again); without `recheck`, the caller must
-re-read them before sending them again.
+re-read them before sending them again. A refusal with
+CANNOT_UPDATE_CONVERTED_LEAD is re-read the same way: it is how an earlier
+call that timed out here but ran in the org shows itself on the next try.
 """
 
 from __future__ import annotations

@@ -41,7 +41,11 @@ OUTCOME_UNKNOWN: Final = "OUTCOME_UNKNOWN"
 UNREADABLE_RESPONSE: Final = "UNREADABLE_RESPONSE"
 NOT_SENT: Final = "NOT_SENT"
 NOT_APPLIED: Final = "NOT_APPLIED"
-CHECK_CODES: Final = frozenset({OUTCOME_UNKNOWN, UNREADABLE_RESPONSE})
+# The org refuses to convert a converted lead. When sfsync sent the conversion,
+# that is most often its own earlier call that timed out client-side and still
+# ran: the lead is re-read and, converted, settled as written with its new ids.
+ALREADY_CONVERTED: Final = "CANNOT_UPDATE_CONVERTED_LEAD"
+CHECK_CODES: Final = frozenset({OUTCOME_UNKNOWN, UNREADABLE_RESPONSE, ALREADY_CONVERTED})
 ENVELOPE_NS: Final = "http://schemas.xmlsoap.org/soap/envelope/"
 PARTNER_NS: Final = "urn:partner.soap.sforce.com"
 XSI_NIL: Final = "{http://www.w3.org/2001/XMLSchema-instance}nil"
@@ -174,10 +178,10 @@ def _result(lead_id: str, item: ET.Element) -> ConvertResult:
         )
     error = item.find(_tag("errors"))
     code = (_text(error, "statusCode") if error is not None else None) or "UNKNOWN_ERROR"
-    action = classify_record(code).action
+    again = classify_record(code).action is Action.RETRY or code in CHECK_CODES
     return ConvertResult(
         lead_id,
-        WriteOutcome.RETRY if action is Action.RETRY else WriteOutcome.REJECTED,
+        WriteOutcome.RETRY if again else WriteOutcome.REJECTED,
         error_code=code,
         message=_text(error, "message") if error is not None else None,
         fields=tuple(f.text or "" for f in error.findall(_tag("fields")))

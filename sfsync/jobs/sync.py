@@ -13,6 +13,10 @@ Why each step is shaped as it is:
 - Before flushing, one more incremental read picks up leads people changed
   since the pull; they are re-decided, so a stale value never overwrites a
   person's edit.
+- A person's edit can still land between that read and the write; the write
+  then stamps the lead as last modified by the integration user, hiding the
+  edit from the next pull. So the cycle after any write is a sweep: it reads
+  sfsync's echoes too, and a lead whose inputs changed is decided again.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ log = structlog.get_logger("sfsync.sync")
 
 LEAD_CURSOR = "lead"
 SWEEP_CURSOR = "lead_sweep"
+WRITE_CURSOR = "lead_written"  # when sfsync last wrote: the next pull must read its echoes
 MAX_QUERY_RESTARTS = 3
 Clock = Callable[[], datetime]
 
@@ -121,19 +126,32 @@ class SyncJob:
             self._pull(report, me, sweep=self._sweep_due())
             return
         report.recovered = recover_in_flight(self.client, self.store, me)
+        if report.recovered:
+            self._mark_written()  # a dead worker's write may have landed
         if self.store.liveness.hold_pull_lease():
             self._pull(report, me, sweep=self._sweep_due())
             if self.store.outbox(OutboxState.STAGED, limit=1):
                 self._pull(report, me, sweep=False)  # the re-check before writing
                 self.store.release_staged()
-        self._add_flush(report, flush(self.client, self.store))
+        counts = flush(self.client, self.store)
+        if counts.written:
+            self._mark_written()
+        self._add_flush(report, counts)
 
     # -- pull -------------------------------------------------------------------
 
     def _sweep_due(self) -> bool:
         last = self.store.watermark(SWEEP_CURSOR)
+        if last is None:
+            return True
+        written = self.store.watermark(WRITE_CURSOR)
+        if written is not None and written > last:
+            return True  # see the module docstring: edits hidden by our own writes
         period = timedelta(hours=self.settings.sfsync_sweep_hours)
-        return last is None or self.clock() - last >= period
+        return self.clock() - last >= period
+
+    def _mark_written(self) -> None:
+        self.store.set_watermark(WRITE_CURSOR, self.clock())
 
     def _pull(self, report: CycleReport, me: str, *, sweep: bool) -> None:
         started = self.clock()

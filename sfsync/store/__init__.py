@@ -342,17 +342,31 @@ def _save_decisions(s: Session, run_id: str, decisions: Sequence[Decision]) -> i
     ids = [int(i) for i in inserted.scalars()]
     queued = _queued_keys(s, [d.lead_id for d in decisions])
     fresh = [(i, d) for i, d in zip(ids, decisions, strict=True) if _key(d) not in queued]
-    # The newest decision about a lead replaces whatever older one still waits to be sent.
-    for chunk in _chunks([d.lead_id for _, d in fresh]):
-        s.execute(
-            sa.update(OutboxRow)
-            .where(col(OutboxRow.lead_id).in_(chunk), col(OutboxRow.state).in_(LIVE_STATES))
-            .values(state=OutboxState.SUPERSEDED, updated_at=now)
-        )
+    _supersede(s, [d for _, d in fresh], now)
     outbox = [values for i, d in fresh for values in _outbox_values(run_id, i, d, now)]
     if outbox:
         s.execute(sa.insert(OutboxRow), outbox)
     return len(outbox)
+
+
+def _supersede(s: Session, decisions: Sequence[Decision], now: datetime) -> None:
+    """The newest decision about a lead replaces whatever older one still waits to be sent.
+
+    Except a conversion of a lead now converted: most likely it is our own
+    call that timed out and ran anyway. Sent again, it is refused as already
+    converted, re-read, and settled with the new records' ids, which its
+    copies onto the contact need.
+    """
+    converted = {d.lead_id for d in decisions if d.summary.get("skipped") == "converted"}
+    for keep_conversions in (False, True):
+        ids = [d.lead_id for d in decisions if (d.lead_id in converted) == keep_conversions]
+        for chunk in _chunks(ids):
+            query = sa.update(OutboxRow).where(
+                col(OutboxRow.lead_id).in_(chunk), col(OutboxRow.state).in_(LIVE_STATES)
+            )
+            if keep_conversions:
+                query = query.where(col(OutboxRow.kind) != OutboxKind.CONVERT)
+            s.execute(query.values(state=OutboxState.SUPERSEDED, updated_at=now))
 
 
 def _decision_values(run_id: str, decision: Decision, now: datetime) -> dict[str, Any]:

@@ -84,11 +84,6 @@ def _points() -> dict[str, KillPoint]:
 
 KILL_POINTS = _points()
 WRITE_POINTS = tuple(n for n, p in KILL_POINTS.items() if 3 <= p.rank <= 5)
-# Trouble that runs into a known worker bug, left out of the schedules until it is fixed
-# (`include_known=True` puts it back; the xfail test named here shows the bug alone).
-KNOWN_BUG_SCRIPTS = frozenset(
-    {("timeout", "/services/Soap/", "POST")}  # test_fault_schedules.py::test_conversion_...
-)
 # When the planned point did not happen at this boundary of the reference run.
 SUBSTITUTES = {
     "decide": "pull",
@@ -137,7 +132,6 @@ class Outcome:
 
     label: str
     violations: list[str] = field(default_factory=list)
-    known: list[str] = field(default_factory=list)  # broken by a known bug (see its xfail test)
     kills: list[str] = field(default_factory=list)  # "b0:flush-late"
     not_reached: list[str] = field(default_factory=list)
     substituted: list[str] = field(default_factory=list)
@@ -154,7 +148,6 @@ class Outcome:
             f"{self.label}: kills {self.kills}, not reached {self.not_reached}, "
             f"substituted {self.substituted}, faults {dict(self.faults)}",
             *self.violations[:40],
-            *(f"known bug: {line}" for line in self.known[:10]),
         ]
         return "\n".join(lines)
 
@@ -292,13 +285,10 @@ class FaultSchedule:
         return f"seed{self.scenario.seed:02d}-" + "+".join(kinds)
 
 
-def fault_schedule(scenario: Scenario, *, include_known: bool = False) -> FaultSchedule:
-    """Random rates (some kinds off) and three to six scripted faults, from the seed.
-
-    Random timeouts may hit a conversion, a known bug: they are on only with `include_known`.
-    """
+def fault_schedule(scenario: Scenario) -> FaultSchedule:
+    """Random rates (some kinds off) and three to six scripted faults, from the seed."""
     rng = Random(10_000 + scenario.seed)
-    scriptable = [s for s in SCRIPTABLE if include_known or s not in KNOWN_BUG_SCRIPTS]
+    scriptable = list(SCRIPTABLE)
 
     def rate(high: float) -> float:
         return round(rng.uniform(0, high), 3) if rng.random() < 0.7 else 0.0
@@ -310,7 +300,7 @@ def fault_schedule(scenario: Scenario, *, include_known: bool = False) -> FaultS
         drop_rate=rate(0.04),
         short_page_rate=rate(0.5),
         expire_session_after_calls=rng.choice([None, rng.randint(4, 30)]),
-        timeout_rate=rate(0.03) if include_known else 0.0,
+        timeout_rate=rate(0.03),
         timeout_ms=TIMEOUT_MS,
         truncated_rate=rate(0.04),
         latency_ms=rng.choice([0, 0, 5, 20]),

@@ -11,7 +11,7 @@ either load or raise ConfigError whose every line reads
 names. A handful of cases go through the real CLI (`run --once`, `check`,
 `replay`): exit code 2, the same message, never a traceback.
 
-Known gaps are pinned by strict xfails at the end (see docs/RELIABILITY.md).
+The gaps this suite found are fixed; their tests are at the end (see docs/RELIABILITY.md).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ LOGIC_RULE = next(
 )
 # The whole-file problems that have no line to name: size, encoding, nesting.
 WHOLE_FILE = ("file is larger than", "not UTF-8 text", "nested too deeply")
-# A message sfsync gives today without a line (pinned by the xfail at the end).
+# A cross-file problem (a target not under write in fields.yaml): checked by its own test.
 NOT_WRITABLE = "is not listed under 'write'"
 PROPERTY = settings(
     max_examples=150,
@@ -377,7 +377,7 @@ def assert_clear_or_whole_file(message: str, directory: Path, name: str) -> None
     first = message.splitlines()[0] if message else ""
     if any(f"{path}: {reason}" in first for reason in WHOLE_FILE):
         return
-    if first.startswith(f"{path}: invalid YAML"):  # no line: pinned by an xfail below
+    if first.startswith(f"{path}: invalid YAML"):  # a whole-file YAML error (no line to name)
         return
     if re.match(rf"^{re.escape(path)}:\d+: invalid YAML: ", first) or first.startswith(
         f"{path}:1: file is empty"
@@ -455,7 +455,7 @@ def test_deep_nesting_at_any_key_is_a_config_error(
     mappings: Path, name: str, pick: int, depth: int, kind: str
 ) -> None:
     reset(mappings)
-    # Criteria values take any data today (pinned by an xfail below); every other key is typed.
+    # Criteria values have their own nesting test at the end; every other key is typed.
     paths = [p for p in PATHS[name][1:] if "value" not in p]
     path = paths[pick % len(paths)]
     marker = "NESTED_HERE"
@@ -551,7 +551,7 @@ def test_a_missing_mappings_directory_exits_2(
     assert result.exit_code == 2 and "does not exist" in result.output
 
 
-# -- known gaps (strict xfails: they start failing, loudly, the day they are fixed) ---------------
+# -- the gaps this suite found, fixed ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("command", [["run", "--once"], ["check"]], ids=" ".join)

@@ -47,15 +47,6 @@ def test_seeded_faults_keep_the_promises(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=PromiseBroken,
-    reason=(
-        "BUG: a convertLead that times out client-side but still runs is re-checked at once "
-        "(connectors/soap.py _recheck), found unconverted, resent next cycle and refused "
-        "CANNOT_UPDATE_CONVERTED_LEAD: dead-lettered (soap_xml._result), copy_to write lost"
-    ),
-)
 def test_conversion_that_outlives_its_timeout_is_not_dead_lettered(
     launcher: Launcher, tmp_path: Path
 ) -> None:

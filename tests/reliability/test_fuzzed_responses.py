@@ -13,7 +13,7 @@ Part 1 drives a `SalesforceClient` with `responses` (no network) and
 hypothesis-generated bodies; part 2 runs the real worker against the emulator
 with `responses` letting everything through except the answer under test,
 which is served broken, or fetched from the emulator and then garbled.
-Shapes the connector does not survive today are pinned by strict xfails.
+Shapes the connector once did not survive have their own fixed cases.
 """
 
 from __future__ import annotations
@@ -498,7 +498,7 @@ soap_edits = st.one_of(
 def test_a_fuzzed_convert_answer_never_escapes_as_anything_but_data(
     edits: list[tuple[Any, ...]], status: int
 ) -> None:
-    # After the XML declaration: an unknown encoding named there is pinned by an xfail below.
+    # After the XML declaration: an unknown encoding named there has its own case below.
     head, _, text = GOOD_SOAP.partition("?>")
     for op in edits:
         pos = int(op[1]) % (len(text) + 1)
@@ -723,7 +723,7 @@ def test_a_garbled_collections_answer_retries_or_dead_letters_then_settles(
     else:  # unreadable: kept for the next cycle
         pending = worker.store.outbox(OutboxState.PENDING)
         assert {r.error_code for r in pending} == {"UNREADABLE_RESPONSE"}
-        assert pending and first.retry_later > 0 and first.rejected == 0  # count: xfail below
+        assert pending and first.retry_later > 0 and first.rejected == 0  # counted once
     intercept.stop()
     worker.store.retry_dead()  # `sfsync dead-letters retry --all`
     second = worker.job.run_once()

@@ -7,8 +7,7 @@ reference run's on every lead that is not deleted, with no write the
 reference would not have made (see promises.py, `exact=False`).
 
 A person's change that lands between a worker's re-check and its write is
-a known bug (the xfail test below): such leads are reported as `known`, not
-as violations.
+seen by the sweep that follows every write (the last test shows it alone).
 """
 
 from __future__ import annotations
@@ -50,16 +49,6 @@ def test_daemons_killed_at_random_keep_the_promises(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=PromiseBroken,
-    reason=(
-        "BUG: a person's change landing between the pre-flush re-check and the Collections write "
-        "is hidden by the worker's write: incremental pulls skip leads last modified by the "
-        "integration user (connectors/soql.py incremental_query, jobs/sync.py _pages), and the "
-        "sweep only re-reads the overlap window before the watermark"
-    ),
-)
 def test_an_edit_made_while_the_write_is_in_flight_is_seen_later(
     launcher: Launcher, tmp_path: Path
 ) -> None:

@@ -182,6 +182,21 @@ def test_a_newer_decision_supersedes_the_live_row(store: Store) -> None:
     assert store.outbox_counts() == {"superseded": 5}
 
 
+def test_a_lead_seen_converted_keeps_its_pending_conversion(store: Store) -> None:
+    """It may be our own conversion that timed out and ran: sending it again settles it."""
+    convert = {"converted_status": "Closed - Converted"}
+    both = Decision(LEAD_A, T0, "h1", "v1", {"Rating": "Hot"}, convert=convert)
+    other = Decision(LEAD_B, T0, "h2", "v1", {"Rating": "Hot"}, convert=convert)
+    assert page(store, both, other) == 4
+    seen_converted = Decision(LEAD_A, at(1), "h3", "v1", {}, summary={"skipped": "converted"})
+    seen_changed = Decision(LEAD_B, at(1), "h4", "v1", {}, summary={"score": 10})
+    store.record_page("run-2", [lead(LEAD_A, at(1), is_converted=True), lead(LEAD_B, at(1))],
+                      [seen_converted, seen_changed], None)  # fmt: skip
+    kept = {(r.lead_id, str(r.kind)) for r in store.outbox(OutboxState.PENDING)}
+    assert kept == {(LEAD_A, "convert")}
+    assert store.outbox_counts() == {"pending": 1, "superseded": 3}
+
+
 def test_written_row_is_done_and_merges_last_written(store: Store) -> None:
     page(store, decision())
     send(store, WriteOutcome.WRITTEN)

@@ -173,7 +173,7 @@ def brief(results: Sequence[ConvertResult]) -> list[tuple[str, WriteOutcome, str
         (answer(failed(LEAD_A, "INVALID_STATUS", "invalid convertedStatus: X")),
          [(LEAD_A, WriteOutcome.REJECTED, "INVALID_STATUS")]),
         (answer(failed(None, "CANNOT_UPDATE_CONVERTED_LEAD", "converted")),
-         [(LEAD_A, WriteOutcome.REJECTED, "CANNOT_UPDATE_CONVERTED_LEAD")]),
+         [(LEAD_A, WriteOutcome.RETRY, "CANNOT_UPDATE_CONVERTED_LEAD")]),
         (answer(ok(LEAD_B)), unreadable(LEAD_A)),
         (answer(), unreadable(LEAD_A)),
         (answer(ok(LEAD_A), ok(LEAD_A)), unreadable(LEAD_A)),
@@ -416,6 +416,18 @@ def test_a_recheck_settles_lost_answers(mock: responses.RequestsMock) -> None:
     assert brief(results[1:]) == [(LEAD_B, WriteOutcome.RETRY, NOT_APPLIED)]
     assert recheck.queries == [recheck_query([LEAD_A, LEAD_B])]
     assert "IsConverted" in recheck.queries[0] and f"'{LEAD_B}'" in recheck.queries[0]
+
+
+def test_a_lead_refused_as_already_converted_is_rechecked_and_settled(
+    mock: responses.RequestsMock,
+) -> None:
+    """An earlier call that timed out here but ran in the org shows up as this refusal."""
+    mock.post(URL, body=answer(failed(None, "CANNOT_UPDATE_CONVERTED_LEAD", "converted")))
+    converted = {"Id": LEAD_A, "IsConverted": True, "ConvertedAccountId": ACCOUNT,
+                 "ConvertedContactId": CONTACT, "ConvertedOpportunityId": OPPORTUNITY}  # fmt: skip
+    recheck = Recheck([converted])
+    assert run(leads(LEAD_A), recheck=recheck) == [WRITTEN]
+    assert recheck.queries == [recheck_query([LEAD_A])]
 
 
 def test_a_failed_recheck_keeps_the_lost_answers_marked(mock: responses.RequestsMock) -> None:
