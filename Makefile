@@ -26,10 +26,19 @@ lint: $(STAMP)
 test: lint
 	SFSYNC_REQUIRE_POSTGRES=1 $(BIN)/pytest
 
-bench: $(STAMP)
+# The benchmarks also need the `bench` extra (matplotlib, for the growth plot).
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# Full suite (1k/10k/100k leads, about 10 minutes): docs/bench-results.md and docs/bench-growth.png.
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run
 
-bench-quick: $(STAMP)
+# Small sizes, under 2 minutes: docs/bench-results-quick.md and docs/bench-growth-quick.png.
+bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run --quick
 
 clean:

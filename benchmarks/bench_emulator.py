@@ -48,6 +48,20 @@ def measure(leads: int) -> tuple[float, list[float]]:
     return first, times
 
 
+def figures(leads: int = 100_000) -> dict[str, float]:
+    """First page and following pages, in milliseconds (for `benchmarks.run`)."""
+    first, pages = measure(leads)
+    ordered = sorted(pages)
+    return {
+        "leads": leads,
+        "first_ms": first * 1000,
+        "pages": len(pages),
+        "p50_ms": statistics.median(pages) * 1000 if pages else 0.0,
+        "p95_ms": ordered[int(0.95 * (len(ordered) - 1))] * 1000 if pages else 0.0,
+        "max_ms": max(pages) * 1000 if pages else 0.0,
+    }
+
+
 def main(leads: int = 100_000) -> None:
     """Print the figures for one org size."""
     first, pages = measure(leads)

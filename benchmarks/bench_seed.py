@@ -26,6 +26,12 @@ def measure(leads: int) -> tuple[float, int]:
     return elapsed, sum(len(table) for table in seeded.org.tables.values())
 
 
+def figures(leads: int) -> dict[str, float]:
+    """One size's figures, for `benchmarks.run` (which runs each size in its own process)."""
+    elapsed, records = measure(leads)
+    return {"leads": leads, "seconds": elapsed, "records": records, "leads_per_s": leads / elapsed}
+
+
 def main(sizes: tuple[int, ...] = SIZES) -> None:
     """Print one row per size: time, records, throughput and the process's peak memory."""
     print(f"{'leads':>9} {'seconds':>8} {'records':>9} {'leads/s':>9} {'peak MB':>8}")

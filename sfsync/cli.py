@@ -17,8 +17,9 @@ import structlog
 import typer
 from rich.text import Text
 
-from sfsync import cli_service, logs, report
+from sfsync import cli_events, cli_match, cli_rules, cli_service, cli_train, logs, report
 from sfsync.cli_replay import record, replay
+from sfsync.cli_routing import register as register_routing
 from sfsync.config import Settings, database_url, load_settings
 from sfsync.connectors.salesforce import SalesforceClient
 from sfsync.console import err, exits_cleanly, out
@@ -39,6 +40,11 @@ app.command("replay")(replay)
 dead_letters_app = typer.Typer(help="Writes the org refused: list, retry or drop them.")
 app.add_typer(dead_letters_app, name="dead-letters")
 cli_service.register(app)
+cli_events.register(app)
+cli_rules.register(app)
+cli_train.register(app)
+cli_match.register(app)
+register_routing(app)
 log = structlog.get_logger("sfsync.cli")
 
 
@@ -116,7 +122,8 @@ def check() -> None:
     rules = load_rules(settings.sfsync_mappings)
     client = SalesforceClient(settings)
     try:
-        problems = check_mappings(settings.sfsync_mappings, rules, org_facts(client, rules))
+        facts = org_facts(client, rules, read_queues=True)
+        problems = check_mappings(settings.sfsync_mappings, rules, facts)
     finally:
         client.close()
     for problem in problems:

@@ -29,6 +29,10 @@ DEFAULT_CLIENT_NAME = "sfsync"
 DEFAULT_INTERVAL_SECONDS = 300
 # How often the pull also re-reads leads last modified by the integration user.
 DEFAULT_SWEEP_HOURS = 24.0
+# Collections requests the flush keeps in flight at once: Salesforce allows concurrent
+# requests but punishes lock contention, so a few, bounded (1 sends one at a time).
+DEFAULT_WRITE_CONCURRENCY = 4
+MAX_WRITE_CONCURRENCY = 10
 
 
 class AuthMode(StrEnum):
@@ -70,6 +74,7 @@ class Settings(BaseSettings):
     sfsync_retry_max_seconds: Annotated[float, Field(gt=0)] = 120.0
     # Tests switch the backoff sleeps off (stamina's set_testing idea).
     sfsync_retry_wait_scale: Annotated[float, Field(ge=0)] = 1.0
+    sfsync_write_concurrency: int = DEFAULT_WRITE_CONCURRENCY
 
     @field_validator("sf_api_version")
     @classmethod
@@ -96,6 +101,16 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"not a crontab expression ({exc})") from None
         return value or None
+
+    @field_validator("sfsync_write_concurrency")
+    @classmethod
+    def _concurrency_bounded(cls, value: int) -> int:
+        if not 1 <= value <= MAX_WRITE_CONCURRENCY:
+            raise ValueError(
+                f"must be between 1 and {MAX_WRITE_CONCURRENCY} Collections requests in flight "
+                f"(1 sends one at a time), got {value}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_auth_mode(self) -> Settings:

@@ -1,8 +1,16 @@
-"""`sfsync explain LEAD_ID`: why a lead got its score, rating and writes, from the audit trail."""
+"""`sfsync explain LEAD_ID`: the whole story of a lead's decision, from the audit trail.
+
+Every decision stores its reasons, each tagged with the part of the chain it
+comes from: what enrichment found and filled, each score rule, each
+behaviour rule with its decay, the grade's steps, the rating and the status
+rule that fired. `--json` gives the same as data (with the reasons grouped
+by part under `story`); without it, Rich tables tell it in that order.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
@@ -13,6 +21,16 @@ from sfsync.errors import ConfigError
 from sfsync.ids import InvalidId, to18
 from sfsync.store import Store
 from sfsync.store.tables import DecisionRow, OutboxKind, OutboxRow
+
+# The parts of a decision, in the order the chain runs them.
+PARTS = ("enrichment", "score", "behavior", "predict", "grade", "rating", "status")
+_TITLES = {
+    "enrichment": "Enrichment: what the lead's values say, and the fields filled",
+    "score": "Score rules (scoring.yaml)",
+    "behavior": "Behaviour (decayed engagement and field signals)",
+    "predict": "Predictive score",
+    "grade": "Fit grade (thirds of a letter)",
+}
 
 
 def explanation(store: Store, lead_id: str) -> dict[str, Any]:
@@ -43,11 +61,24 @@ def _decision(row: DecisionRow, outbox: list[OutboxRow]) -> dict[str, Any]:
         "lead_version": row.base_stamp.isoformat(),
         "summary": row.summary,
         "reasons": row.reasons,
+        "story": story(row.reasons),
         "changes": row.changes,
         "skipped": row.skipped,
         "write": _write(update),
         "conversion": _write(convert),
     }
+
+
+def story(reasons: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The reasons grouped by the part of the decision they belong to, in chain order.
+
+    Decisions recorded before reasons carried a part are score lines.
+    """
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for reason in reasons:
+        grouped.setdefault(str(reason.get("part") or "score"), []).append(reason)
+    order = [p for p in PARTS if p in grouped] + sorted(set(grouped) - set(PARTS))
+    return {part: grouped[part] for part in order}
 
 
 def _write(row: OutboxRow | None) -> dict[str, Any] | None:
@@ -78,26 +109,80 @@ def print_explanation(console: Console, data: dict[str, Any], *, as_json: bool) 
     if "skipped" in summary:
         console.print(f"Not written: the lead is {summary['skipped']}.")
     else:
-        console.print(f"Score {summary.get('score')} → rating {summary.get('rating') or '—'}")
-        console.print(_reasons_table(latest["reasons"]))
+        console.print(headline(summary), highlight=False)
+        _print_story(console, latest["story"], summary)
     _print_changes(console, latest)
     for earlier in data["history"]:
         console.print(
-            f"earlier: {earlier['decided_at']} score {earlier['summary'].get('score')} "
+            f"earlier: {earlier['decided_at']} score {_num(earlier['summary'].get('score'))} "
             f"changes {sorted(earlier['changes']) or 'none'}",
             highlight=False,
         )
 
 
-def _reasons_table(reasons: list[dict[str, Any]]) -> Table:
-    table = Table(title="Score contributions")
+def headline(summary: Mapping[str, Any]) -> str:
+    """ "Score 72 (points 55 + behaviour 17) · grade B+ · rating Hot · status …"."""
+    text = f"Score {_num(summary.get('score'))}"
+    behaviour = summary.get("behavior_score")
+    if behaviour is not None and summary.get("points_score") is not None:
+        text += f" (points {_num(summary['points_score'])} + behaviour {_num(behaviour)})"
+    if summary.get("grade"):
+        text += f" · grade {summary['grade']}"
+    text += f" · rating {summary.get('rating') or '—'}"
+    if summary.get("status"):
+        stage = f" ({summary['stage']})" if summary.get("stage") else ""
+        text += f" · status {summary['status']}{stage}"
+    return text
+
+
+def _print_story(
+    console: Console, parts: Mapping[str, list[dict[str, Any]]], summary: Mapping[str, Any]
+) -> None:
+    if not any(p in parts for p in ("score", "behavior", "predict")):
+        console.print(_table(_TITLES["score"], [], "Points"))
+    for part, lines in parts.items():
+        if part in ("rating", "status"):
+            for line in lines:
+                label = "Rating" if part == "rating" else "Status"
+                console.print(f"{label}: {escape(_line(line))}", highlight=False)
+        elif part == "enrichment":
+            console.print(_enrichment_table(lines, summary.get("facts") or {}))
+        else:
+            unit = "Thirds" if part == "grade" else "Points"
+            console.print(_table(_TITLES.get(part, part), lines, unit))
+
+
+def _table(title: str, lines: list[dict[str, Any]], unit: str) -> Table:
+    table = Table(title=title, title_justify="left")
     table.add_column("Rule")
-    table.add_column("Points", justify="right")
-    for reason in reasons:
-        table.add_row(str(reason["rule"]), f"{reason['points']:+g}")
-    if not reasons:
-        table.add_row("no rule matched", "0")
+    table.add_column(unit, justify="right")
+    table.add_column("Why")
+    for line in lines:
+        table.add_row(escape(str(line["rule"])), f"{line['points']:+g}", escape(line["detail"]))
+    if not lines:
+        table.add_row("no rule matched", "0", "")
     return table
+
+
+def _enrichment_table(lines: list[dict[str, Any]], facts: Mapping[str, Any]) -> Table:
+    table = Table(title=_TITLES["enrichment"], title_justify="left")
+    table.add_column("Step")
+    table.add_column("Found")
+    for line in lines:
+        table.add_row(escape(str(line["rule"])), escape(str(line.get("detail") or "")))
+    if facts:
+        shown = ", ".join(f"{name}={value}" for name, value in facts.items())
+        table.add_row("Facts", escape(shown))
+    return table
+
+
+def _line(line: Mapping[str, Any]) -> str:
+    detail = line.get("detail") or ""
+    return f"{line['rule']}" + (f" — {detail}" if detail else "")
+
+
+def _num(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
 def _print_changes(console: Console, decision: dict[str, Any]) -> None:

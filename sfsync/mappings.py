@@ -16,13 +16,22 @@ from pydantic import BaseModel, ValidationError
 
 from sfsync.errors import ConfigError
 from sfsync.rules.convert import ConversionConfig
-from sfsync.rules.pipeline import FieldsConfig, RuleSet
+from sfsync.rules.criteria import Criterion
+from sfsync.rules.enrich_config import EnrichmentConfig, Fact
+from sfsync.rules.enrich_data import EnrichmentData, load_enrichment_data, shipped_texts
+from sfsync.rules.grade import GradingConfig
+from sfsync.rules.lifecycle import LifecycleConfig
+from sfsync.rules.ruleset import FACT_PREFIX, FieldsConfig, RuleSet
 from sfsync.rules.score import ScoringConfig
 
 FIELDS_FILE = "fields.yaml"
 SCORING_FILE = "scoring.yaml"
 CONVERSION_FILE = "conversion.yaml"
+ENRICHMENT_FILE = "enrichment.yaml"
+GRADING_FILE = "grading.yaml"
+LIFECYCLE_FILE = "lifecycle.yaml"
 MAX_FILE_BYTES = 1_000_000
+MAX_FIRMOGRAPHICS_BYTES = 50_000_000
 
 Model = TypeVar("Model", bound=BaseModel)
 Path_ = tuple[str | int, ...]
@@ -35,12 +44,53 @@ def load_rules(directory: Path) -> RuleSet:
     fields = load_model(directory / FIELDS_FILE, FieldsConfig)
     scoring = load_model(directory / SCORING_FILE, ScoringConfig)
     _check_targets_writable(directory, fields, scoring)
-    conversion = None
-    if (directory / CONVERSION_FILE).exists():
-        conversion = load_model(directory / CONVERSION_FILE, ConversionConfig)
-    return RuleSet(
-        fields=fields, scoring=scoring, version=rules_version(directory), conversion=conversion
+    conversion = _optional(directory, CONVERSION_FILE, ConversionConfig)
+    enrichment = _optional(directory, ENRICHMENT_FILE, EnrichmentConfig)
+    grading = _optional(directory, GRADING_FILE, GradingConfig)
+    lifecycle = _optional(directory, LIFECYCLE_FILE, LifecycleConfig)
+    rules = RuleSet(
+        fields=fields,
+        scoring=scoring,
+        version=rules_version(directory),
+        conversion=conversion,
+        enrichment=enrichment,
+        enrichment_data=_enrichment_data(directory, enrichment),
+        grading=grading,
+        lifecycle=lifecycle,
     )
+    check_rule_writes(directory, rules)
+    check_facts(directory, rules)
+    return rules
+
+
+def _optional(directory: Path, name: str, model: type[Model]) -> Model | None:
+    """The file's model, or None when the mappings leave the file out."""
+    path = directory / name
+    return load_model(path, model) if path.exists() else None
+
+
+def _enrichment_data(directory: Path, config: EnrichmentConfig | None) -> EnrichmentData | None:
+    """The shipped lookup lists plus the org's additions and its own firmographics file."""
+    if config is None:
+        return None
+    firmographics = None
+    if config.firmographics:
+        firmographics = (_read_firmographics(directory, config.firmographics), config.firmographics)
+    return load_enrichment_data(shipped_texts(), config.extras(), firmographics)
+
+
+def _read_firmographics(directory: Path, name: str) -> str:
+    path = directory / name
+    _data, lines = read_yaml(directory / ENRICHMENT_FILE)
+    where = f"{directory / ENRICHMENT_FILE}:{_line_of(('firmographics',), lines)}: firmographics"
+    if not path.is_file():
+        raise ConfigError(f"{where}: file {path} not found (paths are relative to {directory})")
+    if path.stat().st_size > MAX_FIRMOGRAPHICS_BYTES:
+        raise ConfigError(f"{where}: {path} is larger than {MAX_FIRMOGRAPHICS_BYTES} bytes")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{where}: {path} is not UTF-8 text ({exc.reason})") from None
 
 
 def rules_version(directory: Path) -> str:
@@ -160,3 +210,83 @@ def _check_targets_writable(directory: Path, fields: FieldsConfig, scoring: Scor
                 f"{directory / SCORING_FILE}:{line}: targets.{role}: field {name!r} is not listed "
                 f"under 'write' in {directory / FIELDS_FILE}; sfsync writes only the fields there"
             )
+
+
+# -- what the rule files write and read, checked across files ------------------
+
+
+def rule_writes(rules: RuleSet) -> Iterator[tuple[str, Path_, str]]:
+    """(file, key path, field) for every Lead field enrichment, grading and lifecycle write."""
+    if rules.enrichment is not None:
+        for i, fill in enumerate(rules.enrichment.fills):
+            yield ENRICHMENT_FILE, ("fills", i, "field"), fill.field
+    if rules.grading is not None:
+        targets = rules.grading.targets
+        for role in ("grade", "rating", "behavior_score"):
+            name = getattr(targets, role)
+            if name:
+                yield GRADING_FILE, ("targets", role), name
+    config = rules.lifecycle
+    if config is not None:
+        yield LIFECYCLE_FILE, ("status_field",), config.status_field
+        if config.stage_field:
+            yield LIFECYCLE_FILE, ("stage_field",), config.stage_field
+        if config.recycle is not None and config.recycle.owner_queue:
+            yield LIFECYCLE_FILE, ("recycle", "owner_queue"), config.owner_field
+
+
+def check_rule_writes(directory: Path, rules: RuleSet) -> None:
+    """Every field a rule file writes is listed under `write` in fields.yaml (else exit 2)."""
+    allowed = set(rules.fields.write)
+    for file, key, name in rule_writes(rules):
+        if name not in allowed:
+            _data, lines = read_yaml(directory / file)
+            raise ConfigError(
+                f"{directory / file}:{_line_of(key, lines)}: {_key_text(key)}: field {name!r} is "
+                f"not listed under 'write' in {directory / FIELDS_FILE}; sfsync writes only the "
+                "fields there"
+            )
+
+
+def rule_criteria(rules: RuleSet) -> Iterator[tuple[str, Path_, Criterion]]:
+    """(file, key path of the row's field, row) for every criteria row of every rule file."""
+    for i, rule in enumerate(rules.scoring.rules):
+        yield from _rows(SCORING_FILE, ("rules", i, "criteria"), rule.criteria)
+    if rules.grading is not None:
+        for i, profile in enumerate(rules.grading.grade.profile):
+            yield from _rows(GRADING_FILE, ("grade", "profile", i, "criteria"), profile.criteria)
+        for i, signal in enumerate(rules.grading.behavior.signals):
+            yield from _rows(GRADING_FILE, ("behavior", "signals", i, "criteria"), signal.criteria)
+    if rules.lifecycle is not None:
+        for i, out in enumerate(rules.lifecycle.disqualify):
+            yield from _rows(LIFECYCLE_FILE, ("disqualify", i, "criteria"), out.criteria)
+        if rules.lifecycle.recycle is not None:
+            criteria = rules.lifecycle.recycle.criteria
+            yield from _rows(LIFECYCLE_FILE, ("recycle", "criteria"), criteria)
+
+
+def _rows(
+    file: str, key: Path_, rows: tuple[Criterion, ...]
+) -> Iterator[tuple[str, Path_, Criterion]]:
+    for j, row in enumerate(rows):
+        yield file, (*key, j, "field"), row
+
+
+def check_facts(directory: Path, rules: RuleSet) -> None:
+    """A `$fact` in a criteria row is one enrichment derives, and enrichment.yaml is there.
+
+    Without this, a misspelt fact (or a missing enrichment.yaml) would make
+    the row silently never match.
+    """
+    known = {fact.value for fact in Fact}
+    for file, key, row in rule_criteria(rules):
+        if not row.field.startswith(FACT_PREFIX):
+            continue
+        if row.field not in known:
+            problem = f"{row.field!r} is not an enrichment fact (facts: {', '.join(sorted(known))})"
+        elif rules.enrichment is None:
+            problem = f"{row.field!r} is an enrichment fact, but there is no {ENRICHMENT_FILE}"
+        else:
+            continue
+        _data, lines = read_yaml(directory / file)
+        raise ConfigError(f"{directory / file}:{_line_of(key, lines)}: {_key_text(key)}: {problem}")

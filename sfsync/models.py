@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -29,13 +29,40 @@ class Lead:
         return self.values.get(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Contribution:
-    """One line of an explanation: what a rule added and why."""
+    """One line of an explanation: what a rule added and why.
+
+    `part` names the step of the decision it comes from (enrichment, score,
+    behavior, predict, grade, rating, status), so an explanation can group them.
+    """
 
     rule: str
     points: float
     detail: str = ""
+    part: str = ""
+
+
+@dataclass(frozen=True)
+class EngagementEvent:
+    """Something a lead did, from the org (a campaign response, a completed Task) or a feed.
+
+    `lead_id` or `email` names the lead (imported events may know only the
+    address). `kind` is a behaviour event kind (`campaign_response`, `task`,
+    `page_view`...), `detail` what the rules may match (campaign type, task
+    type, asset). Mirrored org rows carry their `source_id` and stamp; a
+    `deleted` row says the engagement no longer exists.
+    """
+
+    kind: str
+    at: datetime | date
+    lead_id: str | None = None
+    email: str | None = None
+    detail: str | None = None
+    source: str = "import"
+    source_id: str | None = None
+    stamp: datetime | None = None
+    deleted: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,14 @@ import threading
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from sfsync.models import ApiUsage
+
+# Connections kept open to the org: the flush's writes in flight (at most
+# SFSYNC_WRITE_CONCURRENCY, 10) plus the main thread, with room to spare; past
+# the pool's size urllib3 opens throw-away connections and logs each one.
+POOL_CONNECTIONS = 16
 
 # Not anchored at the end: newer orgs append "; api-bursts=..." or per-app usage.
 _USAGE = re.compile(r"(?:^|;)\s*api-usage=(\d+)/(\d+)")
@@ -30,7 +36,13 @@ def parse_limit_info(header: str | None) -> ApiUsage | None:
 
 
 class UsageMeter:
-    """The latest API usage the org reported, and how many calls this process made."""
+    """The latest API usage the org reported, and how many calls this process made.
+
+    Shared by every thread that calls the org: the counters change under a
+    lock, and `Retry-After` is kept per thread (each call reads its own).
+    With writes in flight at once, answers arrive out of order: `latest` is
+    the last one read, which may lag the org by the calls still in flight.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -46,6 +58,11 @@ class UsageMeter:
             self.calls += 1
             if usage is not None:
                 self.latest = usage
+
+    def record(self, usage: ApiUsage) -> None:
+        """Usage read from elsewhere (`GET limits`)."""
+        with self._lock:
+            self.latest = usage
 
     def take_retry_after(self) -> float | None:
         """Seconds the last answer on this thread asked us to wait (`Retry-After`), once."""
@@ -72,6 +89,7 @@ class SalesforceSession(requests.Session):
         self.headers["Sforce-Call-Options"] = f"client={client_name}"
         self.headers["User-Agent"] = f"sfsync ({client_name})"
         self.hooks["response"].append(meter.observe)
+        self.mount("https://", HTTPAdapter(pool_maxsize=POOL_CONNECTIONS))
 
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any

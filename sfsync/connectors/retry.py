@@ -4,11 +4,20 @@ Every Salesforce call runs through `RetryingCaller.call`. A failure is turned
 into an sfsync error by `failures.classify`; transient ones are retried with
 jittered exponential backoff (or the server's `Retry-After`), capped in
 attempts and in total time, each retry logged as `sfsync.salesforce.retry_scheduled`.
-An expired session is renewed once per call. Jobs never add retries of their own.
+Jobs never add retries of their own.
+
+An expired session (INVALID_SESSION_ID) is renewed and the call retried. A
+renewed session refused before any call succeeded with it means renewing
+does not help: that is an AuthError. Calls may run on several threads at
+once (the flush keeps a few writes in flight): when they meet an expired
+session together, one renews it and the others retry with the new one. Each
+renewal is numbered (a generation); a call renews only the session it was
+refused with, never one another thread has already replaced.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -87,7 +96,11 @@ def _from_failure(failure: Failure, status: int, code: str | None, message: str)
 
 
 class RetryingCaller:
-    """Runs calls with the retry policy; renews the session once per call on INVALID_SESSION_ID."""
+    """Runs calls with the retry policy; renews the session on INVALID_SESSION_ID.
+
+    Safe to share between threads: renewals are serialised, and a session
+    several calls found expired at once is renewed by one of them only.
+    """
 
     def __init__(
         self,
@@ -98,10 +111,13 @@ class RetryingCaller:
         self.policy = policy
         self._reauthenticate = reauthenticate
         self._retry_after = retry_after
+        self._renewing = threading.Lock()
+        self._generation = 0  # sessions renewed so far
+        self._proven_lock = threading.Lock()
+        self._proven = 0  # the newest generation a call succeeded with
 
     def call(self, name: str, fn: Callable[[], T]) -> T:
         """`fn()` with retries; raises the translated error once retrying is pointless."""
-        state = {"reauthed": False}
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.policy.attempts)
@@ -111,26 +127,45 @@ class RetryingCaller:
             reraise=True,
         )
         try:
-            result: T = retrying(self._attempt, fn, state)
+            result: T = retrying(self._attempt, fn)
             return result
         except TransientError as exc:
             raise OrgUnavailable(f"{name}: gave up after retries: {exc}") from None
 
-    def _attempt(self, fn: Callable[[], T], state: dict[str, bool]) -> T:
+    def _attempt(self, fn: Callable[[], T]) -> T:
+        generation = self._generation  # read before the call: the session it will use
         try:
-            return fn()
+            result = fn()
         except BaseException as exc:
             error = translate(exc)
+        else:
+            with self._proven_lock:
+                self._proven = max(self._proven, generation)
+            return result
         wait = self._retry_after()
         if type(error) is TransientError and wait is not None:
             error.retry_after = wait
         if isinstance(error, SessionExpired):
-            if state["reauthed"]:
+            if not self._renew(generation):
                 raise AuthError(f"session still invalid after renewing it ({error})")
-            state["reauthed"] = True
-            self._reauthenticate()
             raise TransientError("session renewed", retry_after=0.0) from None
         raise error
+
+    def _renew(self, expired: int) -> bool:
+        """Have a session newer than generation `expired`; False when renewing does not help.
+
+        Renews it unless another thread did since (then the call just retries
+        with the newer session). A renewed session refused before any call
+        succeeded with it is not renewed again.
+        """
+        with self._renewing:
+            if self._generation != expired:
+                return True
+            if expired > 0 and self._proven < expired:
+                return False
+            self._reauthenticate()
+            self._generation += 1
+            return True
 
     def _wait(self, retry_state: RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None

@@ -9,11 +9,12 @@ anything about a lead.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import structlog
 from simple_salesforce.api import Salesforce
@@ -21,7 +22,7 @@ from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_random_
 
 from sfsync.config import Settings
 from sfsync.connectors.auth import Token, token_provider
-from sfsync.connectors.failures import Action, classify_record
+from sfsync.connectors.failures import Action, classify_record, error_body
 from sfsync.connectors.http import SalesforceSession, UsageMeter
 from sfsync.connectors.retry import RetryingCaller, RetryPolicy
 from sfsync.connectors.soap import convert_leads
@@ -77,6 +78,7 @@ class SalesforceClient:
         )
         self._tokens = token_provider(settings, self.session)
         self._sf: Salesforce | None = None
+        self._connecting = threading.Lock()  # the flush's writer threads share this client
         self._user_id: str | None = None
         policy = RetryPolicy(
             attempts=settings.sfsync_retry_attempts,
@@ -97,7 +99,9 @@ class SalesforceClient:
 
     def _client(self) -> Salesforce:
         if self._sf is None:
-            self._sf = self._build(self.caller.call("oauth.token", self._tokens.token))
+            with self._connecting:  # one token request, however many threads get here first
+                if self._sf is None:
+                    self._sf = self._build(self.caller.call("oauth.token", self._tokens.token))
         return self._sf
 
     def _build(self, token: Token) -> Salesforce:
@@ -140,7 +144,7 @@ class SalesforceClient:
         with contextlib.suppress(TypeError, ValueError, KeyError):  # a garbled answer: keep ours
             if isinstance(daily, dict):
                 used = int(daily["Max"]) - int(daily["Remaining"])
-                self.meter.latest = ApiUsage(used=used, limit=int(daily["Max"]))
+                self.meter.record(ApiUsage(used=used, limit=int(daily["Max"])))
         return self.meter.latest
 
     def over_budget(self) -> bool:
@@ -179,13 +183,29 @@ class SalesforceClient:
         )
         return _object_info(body)
 
-    def pages(self, soql: str, *, include_deleted: bool = True) -> Iterator[list[dict[str, Any]]]:
-        """Each page of a query's records (queryAll by default, so deletes are seen)."""
+    def pages(
+        self,
+        soql: str,
+        *,
+        include_deleted: bool = True,
+        on_total: Callable[[int], None] | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Each page of a query's records (queryAll by default, so deletes are seen).
+
+        `on_total` hears the first page's `totalSize` (a progress bar's total).
+        """
         headers = {"Sforce-Query-Options": f"batchSize={QUERY_BATCH_SIZE}"}
         page = self.caller.call(
             "query",
             lambda: self._spend().query(soql, include_deleted=include_deleted, headers=headers),
         )
+        total = page.get("totalSize") if isinstance(page, dict) else None
+        if on_total is not None and isinstance(total, int):
+            on_total(total)
+        yield from self._follow(page, headers)
+
+    def _follow(self, page: Any, headers: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
+        """A first page's records, then the next pages' through `nextRecordsUrl`."""
         seen: set[str] = set()
         while True:
             records, next_url = _page_parts(page)
@@ -196,6 +216,34 @@ class SalesforceClient:
                 raise QueryRestart(f"the org repeated a query cursor ({next_url})")
             seen.add(next_url)
             page = self._query_more(next_url, headers)
+
+    def pages_together(self, soqls: Sequence[str]) -> list[Iterator[list[dict[str, Any]]]]:
+        """The pages of several queryAll queries, their first pages in one Composite call.
+
+        Salesforce counts a Composite request as one call however many
+        subrequests it holds (at most 5 queries): a cycle asks whether anything
+        changed in several objects for the price of one question. Later pages
+        follow each query's `nextRecordsUrl` as usual.
+        """
+        if not soqls:
+            return []
+        if len(soqls) == 1:
+            return [self.pages(soqls[0], include_deleted=True)]
+        headers = {"Sforce-Query-Options": f"batchSize={QUERY_BATCH_SIZE}"}
+        base = f"/services/data/v{self.settings.sf_api_version}/queryAll/"
+        requests = [
+            {"method": "GET", "url": f"{base}?{urlencode({'q': q})}", "referenceId": f"q{i}",
+             "httpHeaders": headers}
+            for i, q in enumerate(soqls)
+        ]  # fmt: skip
+        body = {"allOrNone": False, "compositeRequest": requests}
+        answer = self.caller.call(
+            "composite.query",
+            lambda: _composite_pages(
+                self._spend().restful("composite", method="POST", json=body), len(soqls)
+            ),
+        )
+        return [self._follow(page, headers) for page in answer]
 
     def _query_more(self, next_url: str, headers: dict[str, str]) -> dict[str, Any]:
         def fetch() -> dict[str, Any]:
@@ -312,6 +360,26 @@ def _page_parts(page: Any) -> tuple[list[dict[str, Any]], str | None]:
     ):
         raise OrgUnavailable("the org answered a query page with an unusable nextRecordsUrl")
     return [_strip(r) for r in records], next_url
+
+
+def _composite_pages(answer: Any, expected: int) -> list[dict[str, Any]]:
+    """The first page of each query subrequest, in order; a failed one raises as a call would."""
+    items = answer.get("compositeResponse") if isinstance(answer, dict) else None
+    if not isinstance(items, list) or len(items) != expected:
+        raise OrgUnavailable("the org answered a composite request without one answer per query")
+    pages = []
+    for item in items:
+        status = item.get("httpStatusCode") if isinstance(item, dict) else None
+        body = item.get("body") if isinstance(item, dict) else None
+        if status == 200 and isinstance(body, dict):
+            pages.append(body)
+            continue
+        code, message = error_body(body)
+        text = f"composite query: HTTP {status} {code or ''}: {message}"
+        if isinstance(status, int) and status >= 500:
+            raise TransientError(text)
+        raise OrgUnavailable(text)
+    return pages
 
 
 def save_results(ids: Sequence[str], answer: Any) -> list[WriteResult]:

@@ -7,6 +7,7 @@ Salesforce's 4,000-character literal budget (about 190 quoted 18-char ids).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -114,3 +115,47 @@ def by_ids_query(sobject: str, fields: Iterable[str], ids: Sequence[str]) -> str
     columns = ", ".join(select_fields(fields, system))
     listed = ID_SEPARATOR.join(quote(i) for i in ids)
     return f"SELECT {columns} FROM {sobject} WHERE Id IN ({listed})"
+
+
+# -- engagement: campaign responses and completed Tasks --------------------------
+
+ENGAGEMENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "CampaignMember": ("Id", "LeadId", "HasResponded", "FirstRespondedDate", "CreatedDate",
+                       "Campaign.Type", "SystemModstamp", "IsDeleted"),
+    "Task": ("Id", "WhoId", "IsClosed", "TaskSubtype", "Type", "ActivityDate", "CreatedDate",
+             "SystemModstamp", "IsDeleted"),
+}  # fmt: skip
+# Rows that count on a first load; later reads take every change (a response withdrawn,
+# a Task reopened or moved to a contact) so that the mirror follows.
+_ENGAGEMENT_ROWS = {
+    "CampaignMember": "LeadId != null AND HasResponded = true",
+    "Task": "WhoId != null AND IsClosed = true",
+}
+# Members of campaigns who are contacts, not leads, never matter.
+_ENGAGEMENT_CHANGES = {"CampaignMember": "LeadId != null", "Task": ""}
+
+
+def engagement_query(sobject: str, since: datetime | None, overlap: timedelta, days: float) -> str:
+    """Engagement rows changed since `since` (minus the overlap), oldest first.
+
+    Without a watermark yet, the first load reads only the rows that count
+    (responses, closed Tasks) changed in the last `days` days: older ones are
+    past the behaviour rules' maximum age and worth nothing. The relative date
+    literal keeps the query text free of the worker's clock, so a recorded
+    cycle replays.
+    """
+    if since is None:
+        where = [f"SystemModstamp >= LAST_N_DAYS:{math.ceil(days)}", _ENGAGEMENT_ROWS[sobject]]
+    else:
+        where = [f"SystemModstamp >= {datetime_literal(since - overlap)}"]
+        where += [_ENGAGEMENT_CHANGES[sobject]] if _ENGAGEMENT_CHANGES[sobject] else []
+    columns = ", ".join(ENGAGEMENT_FIELDS[sobject])
+    return (
+        f"SELECT {columns} FROM {sobject} WHERE {' AND '.join(where)} ORDER BY SystemModstamp, Id"
+    )
+
+
+def leads_by_email_query(emails: Sequence[str]) -> str:
+    """The ids and e-mails of leads with these addresses (one chunk: see id_chunks)."""
+    listed = ID_SEPARATOR.join(quote(e) for e in emails)
+    return f"SELECT Id, Email FROM Lead WHERE Email IN ({listed})"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sfsync.emulator import composite, queries, rows
+from sfsync.emulator import composite, composite_request, queries, rows
 from sfsync.emulator.context import Call
 from sfsync.emulator.schema import ObjectSchema
 from sfsync.emulator.wire import Response, error_response, json_response, not_found
@@ -137,6 +137,7 @@ _TABLE: tuple[tuple[str, dict[str, Handler]], ...] = (
             "DELETE": lambda c, g: composite.delete_many(c),
         },
     ),
+    ("composite", {"POST": lambda c, g: composite_request.run(c, route)}),
 )
 ROUTES = tuple(Route(re.compile(f"^{pattern}$"), handlers) for pattern, handlers in _TABLE)
 

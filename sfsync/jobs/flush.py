@@ -5,6 +5,15 @@ a trace. On the next start those rows are checked against the org first:
 already written → done; changed by someone else since → superseded (the pull
 re-decides them); otherwise → pending again. A write therefore lands at most
 once per decision even across `kill -9`.
+
+Updates go out a few Collections requests at a time (SFSYNC_WRITE_CONCURRENCY;
+`writers.py` and `write_plan.py`), and the next batch is already in flight while
+the previous one's results are recorded. Each batch's results are recorded
+together, as with one request at a time. A request that fails for good leaves
+its rows `sending`: the results that came back are recorded, the error is
+raised, and the next cycle settles those rows against the org. Conversions
+stay one call at a time: they are not idempotent, and their re-check of an
+unknown outcome assumes no other conversion is in flight.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import structlog
 from sfsync.connectors.salesforce import SalesforceClient, parse_datetime
 from sfsync.connectors.soap_xml import ConvertResult, LeadConvert
 from sfsync.connectors.soql import by_ids_query, id_chunks
+from sfsync.jobs.writers import InFlight, Writers, send_updates, writers_for
 from sfsync.models import WriteOutcome, WriteResult
 from sfsync.rules.pipeline import same_value
 from sfsync.store import OutboxKind, OutboxRow, OutboxState, Store
@@ -44,32 +54,88 @@ class FlushCounts:
     retry_later: int = 0
 
 
-def flush(client: SalesforceClient, store: Store) -> FlushCounts:
-    """Send what is pending: updates, then conversions, then the updates conversions queue."""
+def flush(client: SalesforceClient, store: Store, concurrency: int | None = None) -> FlushCounts:
+    """Send what is pending: updates, then conversions, then the updates conversions queue.
+
+    `concurrency` (default: SFSYNC_WRITE_CONCURRENCY) bounds the Collections
+    requests in flight at once; 1 sends them one after the other, as before.
+    """
     counts = FlushCounts()
     tried: set[int] = set()  # a row that needs another try waits for the next cycle
-    for kind in (OutboxKind.UPDATE, OutboxKind.CONVERT, OutboxKind.UPDATE):
-        while rows := store.claim(FLUSH_BATCH, kind, skip=tried):
-            tried.update(r.id for r in rows if r.id is not None)
-            results = _send(client, rows)
-            store.record_results(rows, results, MAX_ATTEMPTS)
-            for result in results:
-                _count(counts, result.outcome)
-            log.info("sfsync.flush.batch_sent", kind=kind.value, rows=len(rows))
-            if any(r.outcome is WriteOutcome.RETRY for r in results):
-                break  # what is left waits for the next cycle instead of spinning here
+    width = concurrency or client.settings.sfsync_write_concurrency
+    with writers_for(client, width) as writers:
+        for kind in (OutboxKind.UPDATE, OutboxKind.CONVERT, OutboxKind.UPDATE):
+            if writers is not None and kind is OutboxKind.UPDATE:
+                _drain_overlapped(writers, store, tried, counts)
+            else:
+                _drain(client, store, kind, tried, counts)
     return counts
+
+
+def _drain(
+    client: SalesforceClient, store: Store, kind: OutboxKind, tried: set[int], counts: FlushCounts
+) -> None:
+    """One batch at a time, in this thread: conversions, and updates at concurrency 1."""
+    while rows := _claim(store, kind, tried):
+        results = _send(client, rows)
+        store.record_results(rows, results, MAX_ATTEMPTS)
+        if _tally(counts, kind, rows, results):
+            break  # what is left waits for the next cycle instead of spinning here
+
+
+def _drain_overlapped(writers: Writers, store: Store, tried: set[int], counts: FlushCounts) -> None:
+    """Updates: batch k+1 is in flight while batch k's results are recorded.
+
+    A batch with rows to try again stops the claiming, as one at a time does;
+    the batch already in flight behind it is still recorded.
+    """
+    previous: InFlight | None = None
+    stopping = False
+    while True:
+        rows = [] if stopping else _claim(store, OutboxKind.UPDATE, tried)
+        current = writers.submit(rows) if rows else None
+        if previous is not None:
+            stopping |= _record(writers, store, previous, counts, behind=current)
+        if current is None:
+            return
+        previous = current
+
+
+def _record(
+    writers: Writers, store: Store, batch: InFlight, counts: FlushCounts, behind: InFlight | None
+) -> bool:
+    """Wait for a batch and record its results; True when a row needs another try."""
+    results, error = writers.collect(batch)
+    store.record_results(batch.rows, results, MAX_ATTEMPTS)
+    if error is not None:
+        if behind is not None:  # the next batch is in flight: keep what it gets done
+            done, _ = writers.collect(behind, abandon=True)
+            store.record_results(behind.rows, done, MAX_ATTEMPTS)
+        raise error
+    return _tally(counts, OutboxKind.UPDATE, batch.rows, results)
+
+
+def _claim(store: Store, kind: OutboxKind, tried: set[int]) -> list[OutboxRow]:
+    rows = store.claim(FLUSH_BATCH, kind, skip=tried)
+    tried.update(r.id for r in rows if r.id is not None)
+    return rows
 
 
 def _send(client: SalesforceClient, rows: list[OutboxRow]) -> list[WriteResult]:
     if rows[0].kind == OutboxKind.CONVERT:
         answers = client.convert_leads([_lead_convert(row) for row in rows])
         return [_as_write_result(a) for a in answers]
-    results: list[WriteResult] = []
-    for sobject in sorted({row.sobject for row in rows}):
-        batch = [(row.lead_id, row.patch) for row in rows if row.sobject == sobject]
-        results.extend(client.update(sobject, batch))
-    return results
+    return send_updates(client, rows)
+
+
+def _tally(
+    counts: FlushCounts, kind: OutboxKind, rows: list[OutboxRow], results: list[WriteResult]
+) -> bool:
+    """Count a recorded batch; True when a row needs another try (stop for this cycle)."""
+    for result in results:
+        _count(counts, result.outcome)
+    log.info("sfsync.flush.batch_sent", kind=kind.value, rows=len(rows))
+    return any(r.outcome is WriteOutcome.RETRY for r in results)
 
 
 def _lead_convert(row: OutboxRow) -> LeadConvert:
@@ -131,8 +197,9 @@ def _recover(client: SalesforceClient, store: Store, rows: list[OutboxRow], me: 
         records = client.query(by_ids_query(sobject, sorted(fields), chunk), include_deleted=True)
         current = {str(r["Id"]): r for r in records}
         for row in (r for r in rows if r.lead_id in wanted):
-            state = settle(row, current.get(row.lead_id), me)
-            store.resolve_in_flight(row, state, _created(row, current.get(row.lead_id)))
+            record = current.get(row.lead_id)
+            state = settle(row, record, me)
+            store.resolve_in_flight(row, state, _created(row, record), _landed(row, record))
             log.info("sfsync.flush.in_flight_settled", lead_id=row.lead_id, state=state.value)
 
 
@@ -153,6 +220,16 @@ def settle(row: OutboxRow, record: Mapping[str, Any] | None, me: str) -> OutboxS
     if _changed_by_others(record, row.base_stamp, me):
         return OutboxState.SUPERSEDED
     return OutboxState.PENDING
+
+
+def _landed(row: OutboxRow, record: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The fields of an update the org holds as sent: sfsync's own values, even when superseded.
+
+    Forgetting them would make sfsync take its own earlier values for a person's.
+    """
+    if row.kind != OutboxKind.UPDATE or record is None:
+        return {}
+    return {k: v for k, v in row.patch.items() if same_value(record.get(k), v)}
 
 
 def _created(row: OutboxRow, record: Mapping[str, Any] | None) -> dict[str, str]:

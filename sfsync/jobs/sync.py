@@ -17,13 +17,18 @@ Why each step is shaped as it is:
   then stamps the lead as last modified by the integration user, hiding the
   edit from the next pull. So the cycle after any write is a sweep: it reads
   sfsync's echoes too, and a lead whose inputs changed is decided again.
+- What leads did (campaign responses, Tasks, imported feed events) never
+  moves the Lead's stamp: `jobs.engagement` mirrors it into the store, and
+  the leads whose engagement changed are read by id and decided again. Once
+  per sweep period every engaged lead is decided again, so decayed scores move.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -34,10 +39,12 @@ from sfsync.connectors.salesforce import SalesforceClient
 from sfsync.connectors.soql import incremental_query
 from sfsync.errors import ApiLimitReached, QueryRestart, SfsyncError, StoreUnavailable
 from sfsync.jobs.check import OrgFacts, org_facts
+from sfsync.jobs.engagement import DECAY_CURSOR, EngagementReader
 from sfsync.jobs.flush import FlushCounts, flush, recover_in_flight
 from sfsync.jobs.plan import PlannedChange, check_against_org, plan_for
 from sfsync.jobs.targets import attach_targets
 from sfsync.models import Decision, Lead
+from sfsync.rules.behavior import Engagement
 from sfsync.rules.pipeline import RuleSet, decide, input_hash
 from sfsync.store import LeadState, OutboxState, Store
 
@@ -88,14 +95,19 @@ class SyncJob:
         self.client, self.store, self.rules, self.settings = client, store, rules, settings
         self.clock = clock
         self.overlap = timedelta(seconds=settings.sfsync_overlap_seconds)
+        self.sweep_period = timedelta(hours=settings.sfsync_sweep_hours)
         self._facts: OrgFacts | None = None
         self._me = ""
+        self.engagement = EngagementReader(client, store, rules)
 
     def prepare(self) -> None:
         """Check the mappings against the org's describe once per process (one call)."""
         if self._facts is None:
-            self._facts = org_facts(self.client, self.rules)
-            self.rules = check_against_org(self.rules, self._facts, self.settings.sfsync_mappings)
+            queues = self.rules.recycle_queue is not None
+            self._facts = org_facts(self.client, self.rules, read_queues=queues)
+            rules = check_against_org(self.rules, self._facts, self.settings.sfsync_mappings)
+            self.rules = with_queue_ids(rules, self._facts)
+            self.engagement.rules = self.rules
 
     def run_once(self, *, dry_run: bool = False) -> CycleReport:
         """One cycle; raises SfsyncError subclasses after recording how the run ended."""
@@ -123,13 +135,17 @@ class SyncJob:
         self.prepare()
         me = self._me = self.client.integration_user_id()
         if report.dry_run:
+            self._refresh_engagement()
             self._pull(report, me, sweep=self._sweep_due())
+            self._engaged(report)
             return
         report.recovered = recover_in_flight(self.client, self.store, me)
         if report.recovered:
             self._mark_written()  # a dead worker's write may have landed
         if self.store.liveness.hold_pull_lease():
+            self._refresh_engagement()
             self._pull(report, me, sweep=self._sweep_due())
+            self._engaged(report)
             if self.store.outbox(OutboxState.STAGED, limit=1):
                 self._pull(report, me, sweep=False)  # the re-check before writing
                 self.store.release_staged()
@@ -169,38 +185,96 @@ class SyncJob:
 
     def _pages(self, me: str, sweep: bool) -> Iterator[list[Lead]]:
         since = self.store.watermark(LEAD_CURSOR)
-        fields = sorted(self.rules.fields_read() | set(self.rules.fields.write))
         exclude = None if sweep else me
-        soql = incremental_query("Lead", fields, since, self.overlap, exclude)
+        soql = incremental_query("Lead", self._fields(), since, self.overlap, exclude)
         log.info("sfsync.sync.pull_started", since=str(since), sweep=sweep)
         return self.client.lead_pages(soql)
 
-    def _handle_page(self, report: CycleReport, page: list[Lead]) -> None:
+    def _fields(self) -> list[str]:
+        return sorted(self.rules.fields_read() | set(self.rules.fields.write))
+
+    def _handle_page(
+        self, report: CycleReport, page: list[Lead], *, advance: bool = True, force: bool = False
+    ) -> None:
+        """Decide the page's new lead versions and record them (with the watermark if `advance`).
+
+        `force` decides every lead again (decay moved its score), keeping only
+        the decisions that change something or that a new version needs.
+        """
         if not page:
             return
         report.pulled += len(page)
+        now = self.clock()
         states = self.store.lead_states([lead.id for lead in page])
-        fresh = [lead for lead in page if _is_new_version(lead, states.get(lead.id), self.rules)]
-        decisions = [self._decide(lead, states.get(lead.id)) for lead in fresh]
+        did = self.engagement.for_leads(page, now)
+        new = {
+            lead.id
+            for lead in page
+            if _is_new_version(lead, states.get(lead.id), self.rules, did.get(lead.id, []))
+        }
+        fresh = [lead for lead in page if force or lead.id in new]
+        decisions = [
+            self._decide(lead, states.get(lead.id), now, did.get(lead.id, [])) for lead in fresh
+        ]
         decisions = attach_targets(self.client, decisions, {lead.id: lead for lead in fresh})
         worth_keeping = [
             d
             for d, lead in zip(decisions, fresh, strict=True)
             if not _is_echo(d, lead, states.get(lead.id), self._me)
+            and (lead.id in new or bool(d.changes) or d.convert is not None)
         ]
         report.decided += len(decisions)
         newest = max(lead.system_modstamp for lead in page)
-        log.info("sfsync.sync.page_pulled", records=len(page), new_versions=len(fresh))
+        log.info("sfsync.sync.page_pulled", records=len(page), new_versions=len(new))
         if report.dry_run:
             report.plan.extend(plan_for(worth_keeping, {lead.id: lead for lead in fresh}))
             return
-        report.queued += self.store.record_page(
-            report.run_id, fresh, worth_keeping, (LEAD_CURSOR, newest)
-        )
+        cursor = (LEAD_CURSOR, newest) if advance else None
+        report.queued += self.store.record_page(report.run_id, fresh, worth_keeping, cursor)
 
-    def _decide(self, lead: Lead, state: LeadState | None) -> Decision:
+    def _decide(
+        self, lead: Lead, state: LeadState | None, now: datetime, engagement: list[Engagement]
+    ) -> Decision:
         last_written = state.last_written if state else {}
-        return decide(lead, self.rules, last_written, self.clock())
+        return decide(lead, self.rules, last_written, now, engagement)
+
+    # -- engagement ---------------------------------------------------------------
+
+    def _refresh_engagement(self) -> None:
+        # Before the first full pull every lead is about to be decided: nothing is pending.
+        first_pull = self.store.watermark(LEAD_CURSOR) is None
+        self.engagement.refresh(self.overlap, pending=not first_pull)
+
+    def _engaged(self, report: CycleReport) -> None:
+        """Decide again the leads whose engagement changed and, when due, every engaged lead.
+
+        The second is the decay sweep: scores fade with time alone. On the
+        first cycle every lead was just decided, so it only starts the clock.
+        """
+        if not self.rules.reads_engagement:
+            return
+        now = self.clock()
+        pending = self.store.events.pending()
+        decay = self.engagement.decay_due(now, self.sweep_period)
+        ids, emails = set(pending.lead_ids), set(pending.emails)
+        first = decay and self.store.watermark(DECAY_CURSOR) is None
+        if decay and not first:
+            horizon = timedelta(days=self.rules.engagement_days) + self.sweep_period
+            engaged_ids, engaged_emails = self.engagement.engaged_since(now - horizon)
+            ids, emails = ids | engaged_ids, emails | engaged_emails
+        if ids or emails:
+            lead_ids = self.engagement.lead_ids(ids, emails)
+            log.info("sfsync.sync.engaged_leads", leads=len(lead_ids), decay=decay)
+            for leads in self.engagement.read_leads(lead_ids, self._fields()):
+                self._handle_page(report, leads, advance=False, force=decay and not first)
+        if report.dry_run:
+            return
+        if pending:
+            self.store.events.clear_pending(pending.row_ids)
+        if decay:
+            self.store.set_watermark(DECAY_CURSOR, now)
+            horizon = timedelta(days=self.rules.engagement_days) + 2 * self.sweep_period
+            self.store.events.prune(now - horizon)
 
     # -- bookkeeping --------------------------------------------------------------
 
@@ -236,17 +310,32 @@ class SyncJob:
         )
 
 
-def _is_new_version(lead: Lead, state: LeadState | None, rules: RuleSet) -> bool:
+def _is_new_version(
+    lead: Lead,
+    state: LeadState | None,
+    rules: RuleSet,
+    engagement: Sequence[Engagement] = (),
+) -> bool:
     """False for a version already decided: the overlap re-reads it on purpose.
 
     Stamps have whole-second precision, so a second change within the same
-    second keeps the stamp: then changed inputs tell the versions apart.
+    second keeps the stamp: then changed inputs tell the versions apart. New
+    engagement never moves the stamp at all: its fingerprint is in the hash.
     """
     if state is None or lead.system_modstamp > state.system_modstamp:
         return True
     return lead.system_modstamp == state.system_modstamp and (
-        input_hash(lead, rules) != state.input_hash
+        input_hash(lead, rules, engagement) != state.input_hash
     )
+
+
+def with_queue_ids(rules: RuleSet, facts: OrgFacts) -> RuleSet:
+    """The rules with the Id of the queue recycled leads go to (an org fact)."""
+    name = rules.recycle_queue
+    queue = facts.queue(name) if name else None
+    if name is None or queue is None:
+        return rules
+    return dataclasses.replace(rules, queue_ids={**rules.queue_ids, name: queue.id})
 
 
 def _is_echo(decision: Decision, lead: Lead, state: LeadState | None, me: str) -> bool:

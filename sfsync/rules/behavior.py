@@ -40,6 +40,8 @@ class EventKind(StrEnum):
     EMAIL_OPEN = "email_open"
     EMAIL_CLICK = "email_click"
     FORM_SUBMISSION = "form_submission"
+    SITE_SEARCH = "site_search"
+    SOCIAL = "social"
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,7 @@ def _event_line(rule: EventRule, ages: list[float], config: BehaviorConfig) -> C
     if rule.max_points is not None and abs(points) > rule.max_points:
         points = rule.max_points if points > 0 else -rule.max_points
     detail = f"{len(ages)} x {rule.points:+g}, newest {max(int(min(ages)), 0)} day(s) ago"
-    return Contribution(rule.name, round(points, 2), detail)
+    return Contribution(rule.name, round(points, 2), detail, "behavior")
 
 
 def _signal_lines(
@@ -200,10 +202,10 @@ def _signal_line(
 ) -> Contribution:
     since = as_datetime(values.get(signal.since_field)) if signal.since_field else None
     if since is None:
-        return Contribution(signal.name, signal.points, "lead fields match")
+        return Contribution(signal.name, signal.points, "lead fields match", "behavior")
     age = age_days(since, now)
     points = decay(signal.points, age, signal.half_life_days or config.half_life_days)
-    return Contribution(signal.name, round(points, 2), f"since {age:.0f} day(s)")
+    return Contribution(signal.name, round(points, 2), f"since {age:.0f} day(s)", "behavior")
 
 
 def age_days(at: datetime | date, now: datetime) -> float:

@@ -67,7 +67,36 @@ def compile_row(row: Criterion) -> Test:
     options: list[Any] = list(row.value) if isinstance(row.value, list | tuple) else [row.value]
     if not all(isinstance(o, str | int | float) for o in options):
         return _BY_OPERATOR.get(row.operator, _as_is)(row, [])
-    return _TEXT_FORMS.get(row.operator, _as_is)(row, options)
+    test = _TEXT_FORMS.get(row.operator, _as_is)(row, options)
+    return _remembered(row.field, test) if row.operator in _TEXT_WORK else test
+
+
+# Operators whose test folds and searches text: worth remembering per value, as the same
+# titles, companies and sources recur across leads. Comparisons and blank checks are cheaper
+# than the lookup.
+_TEXT_WORK = frozenset(
+    {*_MEMBERSHIP, Operator.CONTAINS, Operator.CONTAINS_WORD, Operator.DOES_NOT_CONTAIN,
+     Operator.STARTS_WITH, Operator.MATCHES_DOMAIN}
+)  # fmt: skip
+MEMO_SIZE = 8192
+
+
+def _remembered(field: str, test: Test) -> Test:
+    """`test` with its answers remembered per text value of `field` (a pure function of it)."""
+    memo: dict[str, bool] = {}
+
+    def remembered(values: Mapping[str, Any]) -> bool:
+        actual = values.get(field)
+        if type(actual) is not str:
+            return test(values)
+        found = memo.get(actual)
+        if found is None:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            found = memo[actual] = test(values)
+        return found
+
+    return remembered
 
 
 def _as_is(row: Criterion, _options: list[Any]) -> Test:

@@ -34,6 +34,8 @@ class Operator(StrEnum):
     IS_BLANK = "is_blank"
     IS_NOT_BLANK = "is_not_blank"
     MATCHES_DOMAIN = "matches_domain"
+    # Inclusive [low, high]: numbers as numbers; text (postal codes) by its leading characters.
+    BETWEEN = "between"
 
 
 _NO_VALUE = {Operator.IS_BLANK, Operator.IS_NOT_BLANK}
@@ -64,6 +66,8 @@ class Criterion(BaseModel):
             raise ValueError(f"operator {self.operator.value} needs a value")
         if self.operator in _NUMERIC and _number(self.value) is None:
             raise ValueError(f"operator {self.operator.value} needs a number, got {self.value!r}")
+        if self.operator is Operator.BETWEEN:
+            _check_bounds(self.value)
         return self
 
     def holds(self, values: Mapping[str, Any]) -> bool:
@@ -179,6 +183,42 @@ def _contains_word(actual: Any, expected: Any) -> bool:
     )
 
 
+def _check_bounds(value: Any) -> None:
+    bounds = value if isinstance(value, list | tuple) else []
+    if len(bounds) != 2 or any(isinstance(b, bool) or _text(b) == "" for b in bounds):
+        raise ValueError(f"operator between needs [low, high], got {value!r}")
+    low, high = bounds
+    if not isinstance(low, str) and not isinstance(high, str):
+        wrong = float(low) > float(high)
+    else:
+        wrong = _code(low) > _code(high)
+    if wrong:
+        raise ValueError(f"operator between needs low <= high, got {value!r}")
+
+
+def _code(value: Any) -> str:
+    """Text as a postal code compares: folded, without spaces or dashes."""
+    return re.sub(r"[\s-]", "", _text(value))
+
+
+def _between(actual: Any, expected: Any) -> bool:
+    """Number bounds compare numbers; text bounds compare the code's first characters.
+
+    So "94105-1234" lies in ["94000", "94999"] and "SW1A 1AA" in ["SW1", "SW9"].
+    Zero-padded codes ("01067") need text bounds: write them quoted.
+    """
+    low, high = expected
+    number = _number(actual)
+    numeric = not isinstance(low, str) and not isinstance(high, str)
+    if numeric and number is not None:
+        return float(low) <= number <= float(high)
+    code = _code(actual)
+    if not code:
+        return False
+    lo_text, hi_text = _code(low), _code(high)
+    return code[: len(lo_text)] >= lo_text and code[: len(hi_text)] <= hi_text
+
+
 def _starts_with(actual: Any, expected: Any) -> bool:
     text = _text(actual)
     return bool(text) and any(text.startswith(o) for o in _options(expected) if o)
@@ -200,6 +240,7 @@ _TESTS: dict[Operator, Callable[[Any, Any], bool]] = {
     Operator.IS_BLANK: lambda a, _e: _blank(a),
     Operator.IS_NOT_BLANK: lambda a, _e: not _blank(a),
     Operator.MATCHES_DOMAIN: _matches_domain,
+    Operator.BETWEEN: _between,
 }
 
 

@@ -34,6 +34,8 @@ from sfsync.rules.enrich_text import blank, domain_candidates, host_of, same_val
 from sfsync.rules.enrich_title import TitleFacts, classify_title
 
 PERSON_VALUE = "holds a value someone else entered; enrichment never replaces it"
+# The part of a decision explanation lines of enrichment belong to.
+PART = "enrichment"
 
 
 @dataclass(frozen=True)
@@ -96,14 +98,14 @@ class Enrichment:
     def explain(self) -> tuple[Contribution, ...]:
         """Lines for `sfsync explain`: what each enricher found, then each fill."""
         lines = [
-            Contribution("Enrich e-mail", 0, self.email.describe()),
-            Contribution("Enrich phone", 0, self.phone.describe()),
-            Contribution("Enrich country", 0, _place(self)),
-            Contribution("Enrich company", 0, _company(self)),
-            Contribution("Enrich title", 0, self.title.describe()),
+            Contribution("Enrich e-mail", 0, self.email.describe(), PART),
+            Contribution("Enrich phone", 0, self.phone.describe(), PART),
+            Contribution("Enrich country", 0, _place(self), PART),
+            Contribution("Enrich company", 0, _company(self), PART),
+            Contribution("Enrich title", 0, self.title.describe(), PART),
         ]
-        lines += [Contribution(f"Fill {f.field}", 0, _fill_reason(f)) for f in self.fills]
-        lines += [Contribution(f"Keep {name}", 0, why) for name, why in self.kept.items()]
+        lines += [Contribution(f"Fill {f.field}", 0, _fill_reason(f), PART) for f in self.fills]
+        lines += [Contribution(f"Keep {n}", 0, why, PART) for n, why in self.kept.items()]
         return tuple(lines)
 
 
@@ -118,13 +120,18 @@ def enrich_lead(
     `last_written` holds what sfsync last wrote to this lead: a field still
     holding that value is sfsync's own and may be refreshed.
     """
-    parts = _derive(values, config, data)
+    parts = _derive(values, config, data, last_written or {})
     facts = _facts(parts)
     fills, kept = _plan_fills(values, facts, parts.country_source, config, last_written or {})
     return Enrichment(*parts, facts=facts, fills=fills, kept=kept)
 
 
-def _derive(values: Mapping[str, Any], config: EnrichmentConfig, data: EnrichmentData) -> _Parts:
+def _derive(
+    values: Mapping[str, Any],
+    config: EnrichmentConfig,
+    data: EnrichmentData,
+    last_written: Mapping[str, Any],
+) -> _Parts:
     src = config.sources
     email = analyse_email(_read(values, src.email), data.email)
     country = resolve_country(_read(values, src.country), data.geo)
@@ -133,8 +140,15 @@ def _derive(values: Mapping[str, Any], config: EnrichmentConfig, data: Enrichmen
     mobile = _phone(values, src.mobile, code, config)
     country_source = src.country if country else None
     if country is None and config.infer_country_from_phone:
-        country, country_source = _country_from_phones(data, (phone, src.phone),
-                                                        (mobile, src.mobile))  # fmt: skip
+        # A number sfsync itself wrote in "+1..." form only restates default_country.
+        phones = [(p, f) for p, f in ((phone, src.phone), (mobile, src.mobile))
+                  if not (f and _ours(f, values.get(f), last_written))]  # fmt: skip
+        country, country_source = _country_from_phones(data, *phones)
+        if country is not None:
+            # Read both numbers in the country one of them told, as the next cycle will
+            # once that country is filled in: one pass gives what two would.
+            phone = _phone(values, src.phone, country.code, config)
+            mobile = _phone(values, src.mobile, country.code, config)
     website = _read(values, src.website)
     return _Parts(
         email=email, phone=phone, mobile=mobile, country=country,

@@ -126,7 +126,7 @@ def grade_lead(values: Mapping[str, Any], config: GradeConfig) -> GradeOutcome:
         move = _move(rule, values)
         if move:
             position = min(TOP, max(0, position + move))
-            steps.append(Contribution(rule.name, move, MATCH if move > 0 else MISMATCH))
+            steps.append(Contribution(rule.name, move, MATCH if move > 0 else MISMATCH, "grade"))
     return GradeOutcome(grade=GRADES[position], steps=tuple(steps))
 
 

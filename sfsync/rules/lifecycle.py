@@ -190,7 +190,9 @@ def _recycle(current: str, config: LifecycleConfig) -> LifecycleOutcome:
     queue = config.recycle.owner_queue if config.recycle else None
     detail = f"a person set {current!r}: back to nurture" + (f", owned by {queue}" if queue else "")
     status = config.stages[Stage.NURTURE]
-    return LifecycleOutcome(Stage.NURTURE, status, queue, (Contribution("Recycle", 0, detail),))
+    return LifecycleOutcome(
+        Stage.NURTURE, status, queue, (Contribution("Recycle", 0, detail, "status"),)
+    )
 
 
 def _target(
@@ -226,8 +228,12 @@ def _move(current: str, stage: Stage, why: str, config: LifecycleConfig) -> Life
         return _stay(stage, why + f"; status {current!r} is not in the lifecycle order")
     if here is not None and there is not None and there <= here:
         return _stay(stage, why + f"; {current!r} -> {status!r} would move backwards")
-    return LifecycleOutcome(stage, status, None, (Contribution(f"Status {status}", 0, why),))
+    return LifecycleOutcome(
+        stage, status, None, (Contribution(f"Status {status}", 0, why, "status"),)
+    )
 
 
 def _stay(stage: Stage | None, why: str) -> LifecycleOutcome:
-    return LifecycleOutcome(stage, None, None, (Contribution("Status unchanged", 0, why),))
+    return LifecycleOutcome(
+        stage, None, None, (Contribution("Status unchanged", 0, why, "status"),)
+    )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sfsync.models import Contribution
+from sfsync.rules.conditions import CriteriaRule, Test
 from sfsync.rules.criteria import Criteria, Criterion
 
 REASON_MAX_LENGTH = 255
@@ -38,6 +40,11 @@ class ScoreRule(BaseModel):
     def test(self) -> Criteria:
         """The rule's criteria as one testable value."""
         return Criteria(rows=self.criteria, filter_logic=self.filter_logic)
+
+    @cached_property
+    def holds(self) -> Test:
+        """The criteria compiled once (same meaning as `test.holds`, many times faster)."""
+        return CriteriaRule(criteria=self.criteria, filter_logic=self.filter_logic).holds
 
 
 class RatingBand(BaseModel):
@@ -97,9 +104,9 @@ class ScoreOutcome:
 def score_lead(values: Mapping[str, Any], config: ScoringConfig) -> ScoreOutcome:
     """Score one lead's values: the sum of the points of every rule whose criteria hold."""
     contributions = tuple(
-        Contribution(rule=rule.name, points=rule.points)
+        Contribution(rule=rule.name, points=rule.points, part="score")
         for rule in config.rules
-        if rule.test.holds(values)
+        if rule.holds(values)
     )
     total = sum(c.points for c in contributions)
     if config.max_score is not None:

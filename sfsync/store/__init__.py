@@ -11,7 +11,7 @@ Promises it keeps for the sync job:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from sfsync.errors import StoreUnavailable
 from sfsync.models import Decision, Lead, WriteOutcome, WriteResult
 from sfsync.store.engine import make_engine, migrate
+from sfsync.store.events import EngagementStore
 from sfsync.store.tables import (
     Cursor,
     DecisionRow,
@@ -69,6 +70,8 @@ class Store:
         except DISCONNECTS as exc:
             self.engine.dispose()
             raise unavailable(exc) from None
+        # Engagement events: the imported feed and the org's mirrored engagement.
+        self.events = EngagementStore(self.session)
 
     def close(self) -> None:
         """Release the worker's locks and the database connections."""
@@ -204,9 +207,17 @@ class Store:
             del loaded
 
     def resolve_in_flight(
-        self, row: OutboxRow, state: OutboxState, created: dict[str, str] | None = None
+        self,
+        row: OutboxRow,
+        state: OutboxState,
+        created: dict[str, str] | None = None,
+        landed: Mapping[str, Any] | None = None,
     ) -> None:
-        """Settle a row whose send outcome was unknown, after checking the org."""
+        """Settle a row whose send outcome was unknown, after checking the org.
+
+        `landed` names fields the org holds as the row sent them: they are
+        sfsync's own values even when the row as a whole is superseded.
+        """
         with self.session() as s:
             fresh = s.get(OutboxRow, row.id)
             if fresh is None:
@@ -216,6 +227,8 @@ class Store:
                 fresh.result = created
             if state is OutboxState.DONE:
                 _remember_written(s, fresh)
+            elif landed:
+                _remember_values(s, fresh.lead_id, landed)
             s.add(fresh)
 
     def retry_dead(self, ids: Sequence[int] | None = None) -> int:
@@ -474,9 +487,13 @@ def _remember_written(s: Session, row: OutboxRow) -> None:
     if row.kind == OutboxKind.CONVERT:
         _after_conversion(s, row)
         return
-    state = s.get(LeadState, row.lead_id)
+    _remember_values(s, row.lead_id, row.patch)
+
+
+def _remember_values(s: Session, lead_id: str, values: Mapping[str, Any]) -> None:
+    state = s.get(LeadState, lead_id)
     if state is not None:
-        state.last_written = {**state.last_written, **row.patch}
+        state.last_written = {**state.last_written, **values}
         s.add(state)
 
 

@@ -178,3 +178,105 @@ class RunRow(SQLModel, table=True):
     api_used: int | None = None
     api_limit: int | None = None
     error: str | None = None
+
+
+class RoutingTeamRow(SQLModel, table=True):
+    """A routing team's lock row and the number of leads it has given out."""
+
+    __tablename__ = "sfsync_routing_team"
+
+    team: str = Field(primary_key=True, max_length=64)
+    picks: int = Field(default=0, sa_type=sa.BigInteger)
+    updated_at: datetime = _dt(default_factory=utcnow)
+
+
+class RoutingMemberRow(SQLModel, table=True):
+    """One team member's round-robin credit and the leads the team gave them."""
+
+    __tablename__ = "sfsync_routing_member"
+
+    team: str = Field(primary_key=True, max_length=64)
+    member: str = Field(primary_key=True, max_length=80)
+    credit: int = Field(default=0, sa_type=sa.BigInteger)
+    assigned: int = Field(default=0, sa_type=sa.BigInteger)
+    updated_at: datetime = _dt(default_factory=utcnow)
+
+
+class RoutingLoadRow(SQLModel, table=True):
+    """Open leads an owner holds, whichever team gave them (caps and least-loaded)."""
+
+    __tablename__ = "sfsync_routing_load"
+
+    owner_id: str = Field(primary_key=True, max_length=80)
+    open_leads: int = Field(default=0, sa_type=sa.BigInteger)
+    updated_at: datetime = _dt(default_factory=utcnow)
+
+
+class EngagementEventRow(SQLModel, table=True):
+    """One thing a lead did: an imported feed event, or a mirrored campaign response or Task.
+
+    Mirrored rows (source CampaignMember or Task) are kept in step with the org
+    by their own watermark, so a cycle reads engagement here instead of asking
+    the org for every page of leads. `pending` marks rows whose lead must be
+    decided again; a `deleted` row is kept until that is done.
+    """
+
+    __tablename__ = "sfsync_engagement_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Idempotency: a hash of an imported event's content, or "<source>:<record id>".
+    key: str = Field(max_length=64, unique=True)
+    source: str = Field(max_length=16)
+    source_id: str | None = Field(default=None, max_length=18)
+    lead_id: str | None = Field(default=None, max_length=18, index=True)
+    email: str | None = Field(default=None, max_length=254, index=True)
+    kind: str = Field(max_length=32)
+    occurred_at: datetime = _dt()
+    detail: str | None = Field(default=None, max_length=255)
+    # The org's SystemModstamp of a mirrored row: an unchanged stamp is nothing new.
+    stamp: datetime | None = _dt(default=None)
+    deleted: bool = False
+    pending: bool = Field(default=True, index=True)
+    # The lead a mirrored row belonged to before it moved to another one (it needs a decision too).
+    former_lead_id: str | None = Field(default=None, max_length=18)
+    created_at: datetime = _dt(default_factory=utcnow)
+    updated_at: datetime = _dt(default_factory=utcnow)
+
+
+class MirrorRow(SQLModel, table=True):
+    """One Lead, Contact or Account as matching needs it, with its blocking keys indexed.
+
+    `fields` holds the compared values in Lead field names (a Contact's
+    mailing address, its account's name as Company). The key columns are
+    the only way candidates are found: each has an index, so retrieval is a
+    lookup, never a scan (tests/store/test_mirror.py reads the query plans).
+    """
+
+    __tablename__ = "sfsync_mirror"
+    __table_args__ = (
+        sa.Index("ix_mirror_email_key", "email_key"),
+        sa.Index("ix_mirror_phone_key", "phone_key"),
+        sa.Index("ix_mirror_name_company", "name_key", "company_key"),
+        sa.Index("ix_mirror_domain", "sobject", "email_domain"),
+        sa.Index("ix_mirror_company", "company_key", "sobject"),
+        sa.Index("ix_mirror_master", "master_record_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=18)
+    sobject: str = Field(max_length=16)
+    is_deleted: bool = False
+    # Converted leads are not candidates: the contact made from them is.
+    is_converted: bool = False
+    master_record_id: str | None = Field(default=None, max_length=18)
+    owner_id: str | None = Field(default=None, max_length=18)
+    account_id: str | None = Field(default=None, max_length=18)
+    created_date: datetime | None = _dt(default=None)
+    system_modstamp: datetime | None = _dt(default=None)
+    fields: dict[str, Any] = _json(default_factory=dict)
+    email_key: str | None = Field(default=None, max_length=160)
+    email_domain: str | None = Field(default=None, max_length=255)
+    phone_key: str | None = Field(default=None, max_length=24)
+    name_key: str | None = Field(default=None, max_length=64)
+    company_key: str | None = Field(default=None, max_length=64)
+    # When a backfill last saw the record: a full backfill retires what it did not see.
+    synced_at: datetime = _dt(default_factory=utcnow)

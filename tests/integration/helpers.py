@@ -8,9 +8,12 @@ import pytest
 
 from sfsync.emulator.calllog import CallEntry
 from sfsync.emulator.org import Org
+from sfsync.emulator.seed_setup import INTEGRATION_USERNAME
 from sfsync.emulator.server import Emulator
 from sfsync.mappings import load_rules
-from sfsync.rules.score import score_lead
+from sfsync.models import Lead
+from sfsync.rules.behavior import Engagement, EventKind
+from sfsync.rules.pipeline import decide
 from tests.integration.conftest import MAPPINGS
 
 RULES = load_rules(MAPPINGS)
@@ -27,9 +30,64 @@ def open_leads(org: Org) -> dict[str, dict[str, Any]]:
         }
 
 
-def expected_score(record: dict[str, Any]) -> float:
-    """What the shipped rules make of the record's current inputs."""
-    return score_lead(record, RULES.scoring).score
+def org_engagement(org: Org) -> dict[str, list[Engagement]]:
+    """Each lead's campaign responses and completed Tasks, read straight from the org's tables.
+
+    An oracle of its own: it does not use the worker's mirror or translation.
+    """
+    found: dict[str, list[Engagement]] = {}
+    with org.lock:
+        campaigns = {i: r.get("Type") for i, r in org.tables["Campaign"].items()}
+        for row in org.tables["CampaignMember"].values():
+            if row.get("LeadId") and row.get("HasResponded") and not row.get("IsDeleted"):
+                at = row.get("FirstRespondedDate") or row["CreatedDate"]
+                event = Engagement(
+                    EventKind.CAMPAIGN_RESPONSE, at, campaigns.get(row["CampaignId"])
+                )
+                found.setdefault(row["LeadId"], []).append(event)
+        for row in org.tables["Task"].values():
+            who = str(row.get("WhoId") or "")
+            if who.startswith("00Q") and row.get("IsClosed") and not row.get("IsDeleted"):
+                subtype = row.get("TaskSubtype")
+                detail = subtype if subtype and subtype != "Task" else row.get("Type")
+                at = row.get("ActivityDate") or row["CreatedDate"]
+                found.setdefault(who, []).append(Engagement(EventKind.TASK, at, detail))
+    return found
+
+
+def worker_writes(org: Org) -> dict[str, dict[str, Any]]:
+    """What the worker (the integration user) wrote to each lead, latest value per field.
+
+    Read from the org's own journal: rules tell sfsync's values from people's.
+    """
+    with org.lock:
+        me = next(
+            u["Id"] for u in org.tables["User"].values() if u["Username"] == INTEGRATION_USERNAME
+        )
+    written: dict[str, dict[str, Any]] = {}
+    for event in org.writes_by(me):
+        written.setdefault(event.record_id, {}).update(event.changes)
+    return written
+
+
+def expected_score(record: dict[str, Any], org: Org | None = None) -> float:
+    """What the shipped rules make of the record's current inputs and engagement.
+
+    Decay is worked out per day, so the score is the one of the day the lead
+    was last written (its SystemModstamp). Without `org`, the lead has no
+    engagement and no value counts as the worker's own.
+    """
+    if org is None:
+        return _score(record, [], {})
+    engagement, written = org_engagement(org), worker_writes(org)
+    return _score(record, engagement.get(record["Id"], []), written.get(record["Id"], {}))
+
+
+def _score(record: dict[str, Any], engagement: list[Engagement], written: dict[str, Any]) -> float:
+    lead = Lead(record["Id"], record["SystemModstamp"], record)
+    decision = decide(lead, RULES, written, record["SystemModstamp"], engagement)
+    score: float = decision.summary["score"]
+    return score
 
 
 def calls_since(emu: Emulator, start: int) -> list[CallEntry]:
@@ -48,8 +106,10 @@ def is_collection_write(call: CallEntry) -> bool:
 def assert_scored(org: Org) -> int:
     """Every open lead carries the score the rules give it, a rating and a reason."""
     leads = open_leads(org)
+    engagement, written = org_engagement(org), worker_writes(org)
     for lead_id, record in leads.items():
-        assert record[SCORE] == expected_score(record), lead_id
+        expected = _score(record, engagement.get(lead_id, []), written.get(lead_id, {}))
+        assert record[SCORE] == expected, lead_id
         assert record[RATING] in ("Hot", "Warm", "Cold"), lead_id
         assert record[REASON] and record[REASON].startswith("Score "), lead_id
     return len(leads)

@@ -13,7 +13,14 @@ from sfsync.emulator.seed import SeededOrg
 from sfsync.emulator.server import Emulator
 from sfsync.jobs.undo import undo_run
 from tests.integration.conftest import Worker
-from tests.integration.helpers import RATING, REASON, SCORE, client_credentials, open_leads
+from tests.integration.helpers import (
+    RATING,
+    REASON,
+    RULES,
+    SCORE,
+    client_credentials,
+    open_leads,
+)
 
 runner = CliRunner()
 
@@ -22,6 +29,7 @@ def test_undo_restores_a_run_and_leaves_later_edits_alone(
     seeded: SeededOrg, emulator: Emulator, make_worker: Callable[..., Worker]
 ) -> None:
     before = {i: (r[SCORE], r[RATING], r[REASON]) for i, r in open_leads(seeded.org).items()}
+    before_owner = {i: r["OwnerId"] for i, r in open_leads(seeded.org).items()}
     worker = make_worker()
     report = worker.job.run_once()
     written = [
@@ -44,13 +52,18 @@ def test_undo_restores_a_run_and_leaves_later_edits_alone(
 
     now = open_leads(seeded.org)
     assert now[edited][SCORE] == 7  # a person's later value stays
+    # The org refuses to give a lead back to a user who has left: recycling moved such leads
+    # to a queue, and undo reports them instead of restoring them.
+    refused = {i for i, why in done.failed.items() if why.startswith("INACTIVE_OWNER_OR_USER")}
+    assert all(before_owner[i] in seeded.inactive_user_ids for i in refused)
     for lead_id in written[1:]:
-        if lead_id in now:
+        if lead_id in now and lead_id not in refused:
             assert (now[lead_id][SCORE], now[lead_id][RATING], now[lead_id][REASON]) == before[
                 lead_id
             ]
-    assert done.restored == len({i.lead_id for i in done.items if i.action == "restore"})
-    assert not done.failed
+    restorable = {i.lead_id for i in done.items if i.action == "restore"}
+    assert done.restored == len(restorable - refused)
+    assert set(done.failed) == refused
     assert done.conversions, "the seeded MQL leads were converted and are reported, not undone"
 
 
@@ -67,4 +80,5 @@ def test_undo_command_dry_run_lists_the_plan(
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["run_id"] == run_id and data["items"] and data["restored"] == 0
-    assert {item["field"] for item in data["items"]} <= {SCORE, RATING, REASON}
+    assert {item["field"] for item in data["items"]} <= set(RULES.fields.write)
+    assert {SCORE, RATING, REASON} <= {item["field"] for item in data["items"]}

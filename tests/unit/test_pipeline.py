@@ -1,4 +1,9 @@
-"""decide(): the changes sfsync may make to one lead, "humans win", and the input hash."""
+"""decide(): the changes sfsync may make to one lead, "humans win", and the input hash.
+
+These tests use the shipped scoring and fields alone (no enrichment, grading
+or lifecycle), so the score oracle is `score_lead`; the whole chain is
+tested in test_pipeline_rules.py.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,13 @@ from sfsync.rules.pipeline import (
 )
 from sfsync.rules.score import score_lead
 
-RULES = load_rules(Path(__file__).resolve().parents[2] / "mappings")
+RULES = dataclasses.replace(
+    load_rules(Path(__file__).resolve().parents[2] / "mappings"),
+    enrichment=None,
+    enrichment_data=None,
+    grading=None,
+    lifecycle=None,
+)
 SCORE, RATING, REASON = "Lead_Score__c", "Rating", "Score_Reason__c"
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 STAMP = datetime(2024, 5, 1, 11, 59, 30, tzinfo=UTC)
@@ -105,9 +116,10 @@ def test_decision_carries_its_context() -> None:
         k: INPUTS.get(f)
         for k, f in (("owner", "OwnerId"), ("status", "Status"), ("source", "LeadSource"))
     }
-    assert [c.rule for c in decision.reasons] == [
+    assert [c.rule for c in decision.reasons if c.part == "score"] == [
         c.rule for c in score_lead(INPUTS, RULES.scoring).contributions
     ]
+    assert [c.rule for c in decision.reasons if c.part != "score"] == [f"Rating {WANT[RATING]}"]
 
 
 @pytest.mark.parametrize(
