@@ -134,7 +134,8 @@ def read_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
         raise ConfigError(f"{path}:1: invalid YAML: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be a mappings file") from None
-    except (ValueError, TypeError, AttributeError) as exc:
+    except (ValueError, TypeError, AttributeError, LookupError) as exc:
+        # PyYAML's own constructors fail this way on tagged junk ("!!int" with no digits).
         raise ConfigError(f"{path}:1: invalid YAML value: {exc}") from None
     if data is None:
         raise ConfigError(f"{path}:1: file is empty")

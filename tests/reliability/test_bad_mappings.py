@@ -409,6 +409,17 @@ def test_corrupted_yaml_text_loads_or_raises_a_clear_config_error(
         assert_clear_or_whole_file(outcome, mappings, name)
 
 
+@pytest.mark.parametrize("tagged", ["!!int", "!!int ", "!!float", "!!bool", "!!timestamp"])
+def test_a_tag_with_an_empty_value_is_a_config_error(mappings: Path, tagged: str) -> None:
+    """Found by the property above: PyYAML raised IndexError for `!!int` with no digits."""
+    reset(mappings)
+    (mappings / "fields.yaml").write_text(tagged, encoding="utf-8")
+
+    outcome = load_or_error(mappings)
+
+    assert isinstance(outcome, str) and outcome.startswith(f"{mappings / 'fields.yaml'}:1: ")
+
+
 @settings(PROPERTY, max_examples=60)
 @given(name=st.sampled_from(FILES), blob=st.binary(min_size=1, max_size=400))
 def test_binary_junk_is_a_config_error_naming_the_file(
