@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks import report_issue11
+
 Row = dict[str, Any]
 CALLS_TARGET = "≤ 1.1 x floor + 3"
 SECONDS_TARGET = 15.0
@@ -201,6 +203,9 @@ SECTIONS: tuple[tuple[str, Callable[[Results], list[str]]], ...] = (
     ("Query pages over HTTPS", _pages),
     ("SOQL in process", _soql),
     ("Rules", _rules),
+    ("sfsync against the scripts a user would write (issue 11)", report_issue11.alternatives),
+    ("The daemon's memory (issue 11)", report_issue11.daemon_memory),
+    ("From a new lead to its owner written (issue 11)", report_issue11.owner_latency),
 )
 
 

@@ -31,6 +31,9 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000, 10_000)
 LATENCY_MS = 100  # issue 11: 10,000 changed leads at 100 ms a call, under 15 s
+NAIVE_SAMPLE = 500  # leads the per-lead script writes one by one (~55 s at 100 ms a call)
+RSS_MINUTES = 3.0  # the daemon's steady state, after its first cycle
+LATENCY_WINDOW_S, LATENCY_ARRIVALS = 180.0, 30  # new intake leads, at a 15 s poll interval
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,15 @@ def suite(quick: bool) -> list[Job]:
         for concurrency in (1, 4):
             kwargs = {**latency, "concurrency": concurrency, "org_process": org_process}
             jobs.append(Job("latency", "bench_cycle:measure_size", kwargs))
-    # The naive script at 100 ms a call: one call per lead, so 1,000 leads take ~100 s.
-    naive = {"leads": 1_000, "latency_ms": LATENCY_MS, "naive_max": 1_000}
-    jobs.append(Job("naive", "bench_cycle:measure_size", naive))
+    # The scripts a user would write instead, on sfsync's own changes (bench_naive.py:
+    # one call a lead, so the per-lead script writes a sample and is extrapolated).
+    naive = {"latency_ms": LATENCY_MS, "sample": NAIVE_SAMPLE}
+    jobs += [Job("alternatives", "bench_naive:figures", {**naive, "leads": n}) for n in QUICK_SIZES]
+    # The daemon as deployed: memory while people edit, and new-lead-to-owner latency.
+    rss = {"leads": 10_000, "minutes": RSS_MINUTES}
+    jobs.append(Job("daemon_rss", "bench_daemon_rss:figures", rss))
+    window = {"window_s": LATENCY_WINDOW_S, "arrivals": LATENCY_ARRIVALS}
+    jobs.append(Job("owner_latency", "bench_owner_latency:figures", window))
     return jobs
 
 

@@ -9,6 +9,7 @@ recording does not hold, 6 the state database could not be reached.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,8 @@ import typer
 from rich.text import Text
 
 from sfsync import cli_events, cli_match, cli_rules, cli_service, cli_train, logs, report
+from sfsync.cli_import import register as register_import
+from sfsync.cli_intake import register as register_intake
 from sfsync.cli_replay import record, replay
 from sfsync.cli_routing import register as register_routing
 from sfsync.config import Settings, database_url, load_settings
@@ -45,6 +48,8 @@ cli_rules.register(app)
 cli_train.register(app)
 cli_match.register(app)
 register_routing(app)
+register_import(app)
+register_intake(app)
 log = structlog.get_logger("sfsync.cli")
 
 
@@ -117,12 +122,15 @@ def status(
 def check() -> None:
     """Validate mappings/ and check them against the org's describe (fields, picklists)."""
     from sfsync.jobs.check import check_mappings, org_facts
+    from sfsync.jobs.routing_org import routing_org
 
     settings = load_settings()
     rules = load_rules(settings.sfsync_mappings)
     client = SalesforceClient(settings)
     try:
         facts = org_facts(client, rules, read_queues=True)
+        if rules.routing is not None:
+            rules = dataclasses.replace(rules, routing_org=routing_org(client))
         problems = check_mappings(settings.sfsync_mappings, rules, facts)
     finally:
         client.close()

@@ -59,7 +59,7 @@ def backfill_command(
     ),
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
-    """Fill the matching mirror from the org (queryAll pages, deletes and merges applied)."""
+    """Fill the matching mirror from the org (queryAll; Bulk API 2.0 for large objects)."""
     wanted = _objects(objects)
     settings = load_settings()
     matcher = load_matcher(settings.sfsync_mappings)  # a bad matching.yaml stops before any call
@@ -92,8 +92,9 @@ def _print_backfill(console: Console, result: BackfillResult, as_json: bool) -> 
         return
     for name, r in result.objects.items():
         how = "changes" if r.incremental else "all records"
+        api = "Bulk API 2.0" if r.api == "bulk" else "REST"
         console.print(
-            f"✓ {name}: {r.read:,} read ({how}) in {r.pages:,} page(s), "
+            f"✓ {name}: {r.read:,} read ({how}) in {r.pages:,} {api} page(s), "
             f"{r.deleted:,} deleted or merged, {r.retired:,} no longer in the org",
             highlight=False,
         )

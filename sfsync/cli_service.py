@@ -25,10 +25,8 @@ from rich.console import Console
 from sfsync import logs
 from sfsync.errors import SfsyncError
 from sfsync.service import Metrics, StatusApp, StatusServer
-from sfsync.service.analytics import analyse
 from sfsync.service.health import EXIT_UNHEALTHY, HealthState, HealthVerdict, health
-from sfsync.service.page import report_page
-from sfsync.service.reads import lead_facts
+from sfsync.service.page import lead_report, report_page
 from sfsync.service.settings import ServiceSettings, load_service_settings
 from sfsync.store import Store
 from sfsync.store.tables import utcnow
@@ -78,15 +76,16 @@ def report_command(
         "report.html"
     ),
 ) -> None:
-    """Write the lead-analytics report (stages, conversion by score band and source, load)."""
+    """Write the lead-analytics report (stages, conversion, speed-to-lead, SLA, load per rep)."""
     store = _open_store()
+    now = utcnow()
     try:
-        analytics = analyse(lead_facts(store))
+        analytics, speed = lead_report(store, now)
     except sa.exc.SQLAlchemyError:
         _store_failed()
     finally:
         store.close()
-    out_path.write_text(report_page(analytics, utcnow()), encoding="utf-8")
+    out_path.write_text(report_page(analytics, speed, now), encoding="utf-8")
     out.print(f"wrote {out_path} ({analytics.leads:,} leads)")
 
 

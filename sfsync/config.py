@@ -33,6 +33,9 @@ DEFAULT_SWEEP_HOURS = 24.0
 # requests but punishes lock contention, so a few, bounded (1 sends one at a time).
 DEFAULT_WRITE_CONCURRENCY = 4
 MAX_WRITE_CONCURRENCY = 10
+# `sfsync backfill` reads an object through Bulk API 2.0 above this many records (else REST):
+# a job costs a few calls of overhead, then a call per 10,000 records instead of per 2,000.
+DEFAULT_BULK_THRESHOLD = 10_000
 
 
 class AuthMode(StrEnum):
@@ -75,6 +78,7 @@ class Settings(BaseSettings):
     # Tests switch the backoff sleeps off (stamina's set_testing idea).
     sfsync_retry_wait_scale: Annotated[float, Field(ge=0)] = 1.0
     sfsync_write_concurrency: int = DEFAULT_WRITE_CONCURRENCY
+    sfsync_bulk_threshold: Annotated[int, Field(ge=0)] = DEFAULT_BULK_THRESHOLD
 
     @field_validator("sf_api_version")
     @classmethod

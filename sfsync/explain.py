@@ -23,7 +23,7 @@ from sfsync.store import Store
 from sfsync.store.tables import DecisionRow, OutboxKind, OutboxRow
 
 # The parts of a decision, in the order the chain runs them.
-PARTS = ("enrichment", "score", "behavior", "predict", "grade", "rating", "status")
+PARTS = ("enrichment", "score", "behavior", "predict", "grade", "rating", "status", "routing")
 _TITLES = {
     "enrichment": "Enrichment: what the lead's values say, and the fields filled",
     "score": "Score rules (scoring.yaml)",
@@ -147,9 +147,28 @@ def _print_story(
                 console.print(f"{label}: {escape(_line(line))}", highlight=False)
         elif part == "enrichment":
             console.print(_enrichment_table(lines, summary.get("facts") or {}))
+        elif part == "routing":
+            _print_routing(console, lines, summary.get("routing") or {})
         else:
             unit = "Thirds" if part == "grade" else "Points"
             console.print(_table(_TITLES.get(part, part), lines, unit))
+
+
+def _print_routing(
+    console: Console, lines: list[dict[str, Any]], routing: Mapping[str, Any]
+) -> None:
+    """Which rule matched, who was considered, who was skipped and why, the follow-ups."""
+    for line in lines:
+        console.print(f"Routing: {escape(_line(line))}", highlight=False)
+    if routing.get("considered"):
+        console.print(f"  considered: {', '.join(routing['considered'])}", highlight=False)
+    for skip in routing.get("skipped") or []:
+        why = f"{skip['reason']} — {escape(skip['detail'])}"
+        console.print(f"  skipped {skip['member']} ({skip['team']}): {why}", highlight=False)
+    if routing.get("sla_due"):
+        console.print(f"  follow-up Task due {routing['sla_due']}", highlight=False)
+    if routing.get("problem"):
+        console.print(f"  [red]problem:[/] {escape(routing['problem'])}", highlight=False)
 
 
 def _table(title: str, lines: list[dict[str, Any]], unit: str) -> Table:

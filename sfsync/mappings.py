@@ -15,12 +15,15 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sfsync.errors import ConfigError
+from sfsync.model_file import load_model as load_model_file
 from sfsync.rules.convert import ConversionConfig
 from sfsync.rules.criteria import Criterion
 from sfsync.rules.enrich_config import EnrichmentConfig, Fact
 from sfsync.rules.enrich_data import EnrichmentData, load_enrichment_data, shipped_texts
 from sfsync.rules.grade import GradingConfig
 from sfsync.rules.lifecycle import LifecycleConfig
+from sfsync.rules.predict import PredictiveRules
+from sfsync.rules.routing_config import RoutingConfig
 from sfsync.rules.ruleset import FACT_PREFIX, FieldsConfig, RuleSet
 from sfsync.rules.score import ScoringConfig
 
@@ -30,6 +33,8 @@ CONVERSION_FILE = "conversion.yaml"
 ENRICHMENT_FILE = "enrichment.yaml"
 GRADING_FILE = "grading.yaml"
 LIFECYCLE_FILE = "lifecycle.yaml"
+ROUTING_FILE = "routing.yaml"
+NOT_RULES = frozenset({"intake.yaml"})
 MAX_FILE_BYTES = 1_000_000
 MAX_FIRMOGRAPHICS_BYTES = 50_000_000
 
@@ -48,15 +53,19 @@ def load_rules(directory: Path) -> RuleSet:
     enrichment = _optional(directory, ENRICHMENT_FILE, EnrichmentConfig)
     grading = _optional(directory, GRADING_FILE, GradingConfig)
     lifecycle = _optional(directory, LIFECYCLE_FILE, LifecycleConfig)
+    routing = _optional(directory, ROUTING_FILE, RoutingConfig)
+    predictive = _predictive(directory, grading)
     rules = RuleSet(
         fields=fields,
         scoring=scoring,
-        version=rules_version(directory),
+        version=rules_version(directory, predictive),
         conversion=conversion,
         enrichment=enrichment,
         enrichment_data=_enrichment_data(directory, enrichment),
         grading=grading,
         lifecycle=lifecycle,
+        predictive=predictive,
+        routing=routing,
     )
     check_rule_writes(directory, rules)
     check_facts(directory, rules)
@@ -93,12 +102,34 @@ def _read_firmographics(directory: Path, name: str) -> str:
         raise ConfigError(f"{where}: {path} is not UTF-8 text ({exc.reason})") from None
 
 
-def rules_version(directory: Path) -> str:
-    """A short hash of every mappings file, in name order."""
+def rules_version(directory: Path, predictive: PredictiveRules | None = None) -> str:
+    """A short hash of every mappings file, in name order, and of the predictive model.
+
+    intake.yaml (the web-form endpoint's settings: rate limits, field names)
+    decides nothing about a lead: editing it makes no new rules version.
+    """
     digest = hashlib.sha256()
     for path in sorted(directory.glob("*.yaml")):
+        if path.name in NOT_RULES:
+            continue
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    if predictive is not None:  # the model file lives apart (models/), and is no YAML
+        digest.update(b"model\0" + predictive.digest.encode())
     return digest.hexdigest()[:12]
+
+
+def _predictive(directory: Path, grading: GradingConfig | None) -> PredictiveRules | None:
+    """grading.yaml's `predictive:` section with the model file it names, read once."""
+    config = grading.predictive if grading is not None else None
+    if config is None:
+        return None
+    try:
+        model = load_model_file(directory / config.model)
+    except ConfigError as exc:
+        _data, lines = read_yaml(directory / GRADING_FILE)
+        where = f"{directory / GRADING_FILE}:{_line_of(('predictive', 'model'), lines)}"
+        raise ConfigError(f"{where}: predictive.model: {exc}") from None
+    return PredictiveRules(config, model)
 
 
 def load_model(path: Path, model: type[Model]) -> Model:
@@ -227,6 +258,9 @@ def rule_writes(rules: RuleSet) -> Iterator[tuple[str, Path_, str]]:
             name = getattr(targets, role)
             if name:
                 yield GRADING_FILE, ("targets", role), name
+        predictive = rules.grading.predictive
+        if predictive is not None and predictive.target:
+            yield GRADING_FILE, ("predictive", "target"), predictive.target
     config = rules.lifecycle
     if config is not None:
         yield LIFECYCLE_FILE, ("status_field",), config.status_field
@@ -234,6 +268,8 @@ def rule_writes(rules: RuleSet) -> Iterator[tuple[str, Path_, str]]:
             yield LIFECYCLE_FILE, ("stage_field",), config.stage_field
         if config.recycle is not None and config.recycle.owner_queue:
             yield LIFECYCLE_FILE, ("recycle", "owner_queue"), config.owner_field
+    if rules.routing is not None:
+        yield ROUTING_FILE, ("owner_field",), rules.routing.owner_field
 
 
 def check_rule_writes(directory: Path, rules: RuleSet) -> None:
@@ -264,6 +300,9 @@ def rule_criteria(rules: RuleSet) -> Iterator[tuple[str, Path_, Criterion]]:
         if rules.lifecycle.recycle is not None:
             criteria = rules.lifecycle.recycle.criteria
             yield from _rows(LIFECYCLE_FILE, ("recycle", "criteria"), criteria)
+    if rules.routing is not None:
+        for i, entry in enumerate(rules.routing.rules):
+            yield from _rows(ROUTING_FILE, ("rules", i, "criteria"), entry.criteria)
 
 
 def _rows(

@@ -13,9 +13,11 @@ store applies them with `x = x + d`, never overwriting a concurrent writer.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from sfsync.models import Decision
 
 # (team name, member user id)
 MemberKey = tuple[str, str]
@@ -90,3 +92,33 @@ class RoutingSnapshot:
             loads=_added(self.loads, delta.loads),
             picks=_added(self.picks, delta.picks),
         )
+
+
+@dataclass(frozen=True)
+class LeadRouting:
+    """What the store keeps about one lead's routing (`LeadState.routing`, `load_owner`)."""
+
+    routing: Mapping[str, Any] | None
+    load_owner: str | None
+
+
+@dataclass(frozen=True)
+class RoutedPage:
+    """A page's decisions with their owners, the state delta, and what to remember per lead."""
+
+    decisions: Sequence[Decision]
+    delta: RoutingDelta = field(default_factory=RoutingDelta)
+    # Only the leads whose routing memory changes.
+    leads: Mapping[str, LeadRouting] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PageRouting:
+    """How the store routes a page inside the transaction that records it.
+
+    The store locks `teams`, reads the snapshot, calls `route` with it, applies
+    the returned delta and records the returned decisions, all in one commit.
+    """
+
+    teams: Sequence[str]
+    route: Callable[[RoutingSnapshot], RoutedPage]

@@ -9,6 +9,7 @@ anything about a lead.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import requests
 import structlog
 from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceError
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_random_exponential
 
 from sfsync.config import Settings
@@ -25,7 +28,8 @@ from sfsync.connectors.auth import Token, token_provider
 from sfsync.connectors.failures import Action, classify_record, error_body
 from sfsync.connectors.http import SalesforceSession, UsageMeter
 from sfsync.connectors.retry import RetryingCaller, RetryPolicy
-from sfsync.connectors.soap import convert_leads
+from sfsync.connectors.soap import convert_leads, may_have_run
+from sfsync.connectors.soap_merge import MergeOutcome, MergeRequest, merge_records
 from sfsync.connectors.soap_xml import ConvertResult, LeadConvert
 from sfsync.errors import (
     ApiLimitReached,
@@ -55,6 +59,14 @@ class FieldInfo:
     nillable: bool
     picklist: tuple[str, ...]
     restricted: bool
+    # For a lookup: the object types it may point to and its relationship name (`Account`).
+    reference_to: tuple[str, ...] = ()
+    relationship_name: str | None = None
+    # What lead capture needs: the label people put in spreadsheet headers, and whether
+    # a create may set the field and must (not nillable, not defaulted by the org).
+    label: str = ""
+    createable: bool = True
+    defaulted_on_create: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,6 +144,16 @@ class SalesforceClient:
                 f"sfsync may use {share:.0%} of the daily allowance (SFSYNC_API_BUDGET_SHARE)"
             )
         return self._client()
+
+    def rest_base(self) -> tuple[str, str]:
+        """`(https://host/services/data/vXX.X, access token)` for resources sfsync calls itself.
+
+        Bulk API 2.0 (`connectors.bulk`) uses it on this client's session and
+        retry layer; the budget is checked first, and a renewed session shows here.
+        """
+        sf = self._spend()
+        base = f"https://{sf.sf_instance}/services/data/v{self.settings.sf_api_version}"
+        return base, str(sf.session_id)
 
     def refresh_usage(self) -> ApiUsage | None:
         """Ask the org for today's usage (`GET limits`), even past the budget.
@@ -288,6 +310,74 @@ class SalesforceClient:
             recheck=lambda soql: self.query(soql, include_deleted=True),
         )
 
+    def merge(self, requests: Sequence[MergeRequest]) -> list[MergeOutcome]:
+        """Merge records with SOAP merge(); see `connectors.soap_merge` for the retry contract."""
+        if not requests:
+            return []
+        return merge_records(
+            self.session,
+            self.caller,
+            f"https://{self._spend().sf_instance}",
+            self.settings.sf_api_version,
+            lambda: str(self._spend().session_id),
+            requests,
+            client_name=self.settings.sfsync_client_name,
+            recheck=lambda soql: self.query(soql, include_deleted=True),
+        )
+
+    def create(
+        self, sobject: str, records: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[WriteResult | None]:
+        """Insert records through sObject Collections, 200 a request; results in input order.
+
+        Each record comes with the caller's key (the lead a Task is for), which
+        its result carries, with the new record's Id in `created["id"]`.
+        Inserts are not idempotent, so a request is sent again only when the
+        org provably did not run it (never connected, 503). When it may have
+        run but its answer is lost, its records come back as None: look for
+        them in the org before sending them again.
+        """
+        results: list[WriteResult | None] = []
+        for start in range(0, len(records), COLLECTION_MAX):
+            results += self._insert_chunk(sobject, records[start : start + COLLECTION_MAX])
+        return results
+
+    def _insert_chunk(
+        self, sobject: str, chunk: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[WriteResult | None]:
+        body = {
+            "allOrNone": False,
+            "records": [{"attributes": {"type": sobject}, **values} for _, values in chunk],
+        }
+        lost = object()
+
+        def send() -> Any:
+            sf = self._spend()
+            try:
+                return sf.restful(
+                    "composite/sobjects", method="POST", json=body, headers=WRITE_HEADERS
+                )
+            except requests.RequestException as exc:
+                if may_have_run(exc):
+                    return lost
+                raise
+            except SalesforceError as exc:
+                if exc.status >= 500 and exc.status != 503:
+                    return lost  # a gateway's or the org's failure after the request arrived
+                raise
+            except (TypeError, ValueError, KeyError, AttributeError):
+                return lost  # a 2xx body we cannot read: the records may exist
+
+        answer = self.caller.call("collections.create", send)
+        if answer is lost:
+            log.warning("sfsync.salesforce.create_outcome_unknown", records=len(chunk))
+            return [None] * len(chunk)
+        keys = [key for key, _ in chunk]
+        return [
+            _with_created_id(r, a)
+            for r, a in zip(save_results(keys, answer), _items(answer, len(keys)), strict=True)
+        ]
+
     def update(
         self, sobject: str, patches: Sequence[tuple[str, Mapping[str, Any]]]
     ) -> list[WriteResult]:
@@ -405,6 +495,21 @@ def _save_result(lead_id: str, item: Any) -> WriteResult:
     return WriteResult(lead_id, outcome, code, str(first.get("message", "")), fields)
 
 
+def _items(answer: Any, expected: int) -> list[Any]:
+    return answer if isinstance(answer, list) and len(answer) == expected else [None] * expected
+
+
+def _with_created_id(result: WriteResult, item: Any) -> WriteResult:
+    """An insert's result with the new record's Id."""
+    if (
+        result.outcome is not WriteOutcome.WRITTEN
+        or not isinstance(item, dict)
+        or not item.get("id")
+    ):
+        return result
+    return dataclasses.replace(result, created={"id": str(item["id"])})
+
+
 def _unknown(lead_id: str) -> WriteResult:
     return WriteResult(
         lead_id, WriteOutcome.RETRY, "UNREADABLE_RESPONSE", "the org's answer could not be read"
@@ -464,6 +569,11 @@ def _read_describe(body: dict[str, Any]) -> ObjectInfo:
             nillable=bool(f.get("nillable")),
             picklist=picklist,
             restricted=bool(f.get("restrictedPicklist")),
+            reference_to=tuple(str(t) for t in f.get("referenceTo") or ()),
+            relationship_name=f.get("relationshipName") or None,
+            label=str(f.get("label") or ""),
+            createable=bool(f.get("createable", True)),
+            defaulted_on_create=bool(f.get("defaultedOnCreate")),
         )
     return ObjectInfo(name=str(body.get("name")), fields=fields)
 

@@ -146,7 +146,7 @@ def _post(session: requests.Session, url: str, body: bytes) -> bytes | None:
     try:
         response = session.post(url, data=body, headers=SOAP_HEADERS)
     except requests.RequestException as exc:
-        if _may_have_run(exc):
+        if may_have_run(exc):
             return None
         raise TransientError(f"convertLead: not sent ({type(exc).__name__})") from None
     if response.status_code == 200:
@@ -155,7 +155,7 @@ def _post(session: requests.Session, url: str, body: bytes) -> bytes | None:
     return None
 
 
-def _may_have_run(exc: requests.RequestException) -> bool:
+def may_have_run(exc: requests.RequestException) -> bool:
     """True when the org may have received the request: the connection was open when it failed."""
     if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
         return False

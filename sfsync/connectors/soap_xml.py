@@ -190,7 +190,7 @@ def _result(lead_id: str, item: ET.Element) -> ConvertResult:
     )
 
 
-def raise_for_fault(status: int, body: bytes) -> None:
+def raise_for_fault(status: int, body: bytes, operation: str = "convertLead") -> None:
     """Raise the sfsync error for an answer that proves the call did not run.
 
     A SOAP fault is classified on its code (INVALID_SESSION_ID: SessionExpired,
@@ -199,7 +199,7 @@ def raise_for_fault(status: int, body: bytes) -> None:
     An answer without a SOAP fault is classified on its status when that
     status means "not run" (401, 403, 429, 503...). Returns without raising for
     200 and for the answers that leave the outcome unknown (a gateway's 500,
-    502, 504 page). Messages never carry a session id.
+    502, 504 page). Messages name `operation` and never carry a session id.
     """
     if status == 200:
         return
@@ -207,10 +207,10 @@ def raise_for_fault(status: int, body: bytes) -> None:
     if fault is not None:
         code, message = fault
         failure = classify(FAULT_STATUS, code, message)
-        raise _error(failure, f"convertLead fault {code or 'without a code'}: {_safe(message)}")
+        raise _error(failure, f"{operation} fault {code or 'without a code'}: {_safe(message)}")
     if status in NOT_RUN_STATUSES:
         code, message = error_body(body)
-        raise _error(classify(status, code, message), f"convertLead: HTTP {status} {code or ''}")
+        raise _error(classify(status, code, message), f"{operation}: HTTP {status} {code or ''}")
 
 
 def _fault(body: bytes) -> tuple[str | None, str] | None:

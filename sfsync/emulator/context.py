@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sfsync.emulator.bulk_ingest_jobs import IngestJobs
+from sfsync.emulator.bulk_jobs import BulkJobs
 from sfsync.emulator.calllog import CallLog
 from sfsync.emulator.connected_app import ConnectedApp
 from sfsync.emulator.cursors import CursorStore
@@ -27,6 +29,8 @@ class Services:
     calls: CallLog
     instance_url: str
     login_url: str
+    bulk_jobs: BulkJobs = field(default_factory=BulkJobs)
+    ingest_jobs: IngestJobs = field(default_factory=IngestJobs)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sfsync.emulator import composite, composite_request, queries, rows
+from sfsync.emulator import bulk, bulk_ingest, composite, composite_request, queries, rows
 from sfsync.emulator.context import Call
 from sfsync.emulator.schema import ObjectSchema
 from sfsync.emulator.wire import Response, error_response, json_response, not_found
@@ -138,6 +138,8 @@ _TABLE: tuple[tuple[str, dict[str, Handler]], ...] = (
         },
     ),
     ("composite", {"POST": lambda c, g: composite_request.run(c, route)}),
+    *bulk.ROUTES,
+    *bulk_ingest.ROUTES,
 )
 ROUTES = tuple(Route(re.compile(f"^{pattern}$"), handlers) for pattern, handlers in _TABLE)
 

@@ -624,6 +624,8 @@ TASK = _object(
             default_value="Normal",
         ),
         _f("ActivityDate", "date"),
+        _f("IsReminderSet", "boolean", nillable=False, default_value=False),
+        _f("ReminderDateTime", "datetime"),
         _f("Type", "picklist", 40, picklist=("Call", "Email", "Meeting", "Other")),
         _f("TaskSubtype", "picklist", 40, picklist=("Task", "Email", "Call")),
         _sys("IsClosed", "boolean", nillable=False),

@@ -147,10 +147,7 @@ def _eligible(ctx: SeedContext, lead: SeededLead) -> bool:
 
 
 def _converts(ctx: SeedContext, lead: SeededLead) -> bool:
-    row = lead.row
-    return was_converted(
-        ctx.rng, row["Industry"], row["NumberOfEmployees"], row["Title"], row["LeadSource"]
-    )
+    return was_converted(ctx.rng, lead.row)
 
 
 def _delete_some(ctx: SeedContext, routing: Routing, seeded: list[SeededLead]) -> None:

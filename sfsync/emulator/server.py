@@ -3,7 +3,8 @@
 It serves Salesforce's public paths (OAuth token endpoint, REST under
 `/services/data`, the SOAP hook) on loopback with a certificate from a
 throw-away CA, so clients use their real TLS path with verification on:
-point `REQUESTS_CA_BUNDLE` at `emu.ca_file`.
+point `REQUESTS_CA_BUNDLE` at `emu.ca_file`. Beside the org, `emu.hooks`
+receives chat webhooks at `emu.hook_url(name)` (see `hooks`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from types import TracebackType
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from sfsync.emulator.bulk_ingest_jobs import IngestJobs
+from sfsync.emulator.bulk_jobs import BulkJobs
 from sfsync.emulator.calllog import CallLog
 from sfsync.emulator.connected_app import ConnectedApp, Credentials
 from sfsync.emulator.context import Services
 from sfsync.emulator.cursors import CursorStore
 from sfsync.emulator.faults import FaultPlan, Faults
+from sfsync.emulator.hooks import HOOKS_PREFIX, HookReceiver
 from sfsync.emulator.httpd import TlsHttpServer
 from sfsync.emulator.limits import ApiUsage
 from sfsync.emulator.org import Org
@@ -77,7 +81,10 @@ class Emulator:
         self.sessions = SessionStore(org.org_id, session_ttl_seconds, monotonic)
         self.cursors = CursorStore(cursor_ttl_seconds, monotonic)
         self.calls = CallLog()
+        self.bulk_jobs = BulkJobs()  # Bulk API 2.0 query jobs; tests read and steer them
+        self.ingest_jobs = IngestJobs()  # Bulk API 2.0 ingest jobs (bulk_ingest)
         self.usage = ApiUsage(lambda: org.settings.daily_api_limit)
+        self.hooks = HookReceiver()
         self.run_as_user_id = run_as_user_id or integration_user_id(org)
         self._app_key = app_key
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
@@ -122,6 +129,7 @@ class Emulator:
     def stop(self) -> None:
         """Stop serving, close every socket and delete the key files; idempotent."""
         server, self._server = self._server, None
+        self.hooks.close()
         if self._thread is not None:
             assert server is not None
             server.shutdown()
@@ -165,6 +173,10 @@ class Emulator:
         assert self._ca_file is not None
         return self._ca_file
 
+    def hook_url(self, name: str) -> str:
+        """Where the chat webhook `name` receives (`emu.hooks` shows what it got)."""
+        return f"{self.instance_url}{HOOKS_PREFIX}{name}"
+
     @property
     def credentials(self) -> Credentials:
         """Consumer key/secret, the run-as user's login, the JWT key file and a live token."""
@@ -179,6 +191,9 @@ class Emulator:
             raise EmulatorNotRunning("call Emulator.start() (or use it as a context manager)")
 
     def _handle(self, request: Request) -> Outcome:
+        # Webhooks are not the org's: not counted, not in the call log, no org faults.
+        if request.path.startswith(HOOKS_PREFIX):
+            return self.hooks.handle(request)
         # The pipeline exists before the serving thread starts (it needs the bound port).
         assert self._pipeline is not None
         return self._pipeline.handle(request)
@@ -200,6 +215,8 @@ class Emulator:
             calls=self.calls,
             instance_url=self.instance_url,
             login_url=self.login_url,
+            bulk_jobs=self.bulk_jobs,
+            ingest_jobs=self.ingest_jobs,
         )
 
     def _build_credentials(self, app: ConnectedApp) -> Credentials:

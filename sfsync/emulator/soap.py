@@ -1,4 +1,4 @@
-"""The SOAP partner API at `/services/Soap/u/XX.X`: one operation, `convertLead`.
+"""The SOAP partner API at `/services/Soap/u/XX.X`: `convertLead` and `merge`.
 
 The pipeline authenticates the `SessionHeader/sessionId` (an OAuth access
 token works, as on Salesforce), counts the call and then calls `handle`,
@@ -24,6 +24,7 @@ from sfsync.emulator.soap_envelope import (
     parse,
     partner_tag,
 )
+from sfsync.emulator.soap_merge import merge_records
 from sfsync.emulator.wire import Response
 
 __all__ = ["OPERATIONS", "SOAP_PATH_RE", "fault", "handle", "invalid_session", "session_id"]
@@ -32,7 +33,7 @@ SOAP_PATH_RE = re.compile(r"^/services/Soap/u/(?P<version>\d+\.\d+)/?$")
 
 SoapOperation = Callable[[Call, ET.Element], Response]
 # Partner-API operations by element name.
-OPERATIONS: dict[str, SoapOperation] = {"convertLead": convert_lead}
+OPERATIONS: dict[str, SoapOperation] = {"convertLead": convert_lead, "merge": merge_records}
 
 
 def invalid_session() -> Response:

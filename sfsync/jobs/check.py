@@ -4,8 +4,9 @@ Loading the mappings already catches what a file alone can tell (YAML,
 types, operators, filter logic). This adds what only the org knows: fields
 exist (a describe lists only the fields the user can read), targets are
 updateable, picklist values and statuses exist, values fit the fields,
-owners are active users and queues take Leads. fields.yaml, scoring.yaml and
-conversion.yaml are checked here; enrichment, grading and lifecycle in
+owners are active users and queues take Leads. fields.yaml, scoring.yaml,
+conversion.yaml and routing.yaml's owners (given the org's users, an org fact
+on the rules) are checked here; enrichment, grading and lifecycle in
 `check_rules`.
 """
 
@@ -13,32 +14,40 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sfsync.connectors.salesforce import ObjectInfo, SalesforceClient
 from sfsync.ids import to18
 from sfsync.jobs.check_base import OrgFacts, Problem, Queue, Source
 from sfsync.jobs.check_fields import constants, criteria, readable, writable
 from sfsync.jobs.check_rules import check_rule_files
-from sfsync.mappings import CONVERSION_FILE, FIELDS_FILE, SCORING_FILE, read_yaml
+from sfsync.mappings import CONVERSION_FILE, FIELDS_FILE, ROUTING_FILE, SCORING_FILE, read_yaml
 from sfsync.rules.pipeline import RuleSet
+from sfsync.rules.routing_check import config_problems
 
 __all__ = ["OrgFacts", "Problem", "Queue", "check_mappings", "org_facts"]
 
 QUEUES_SOQL = "SELECT Id, Name, DeveloperName FROM Group WHERE Type = 'Queue'"
 LEAD_QUEUES_SOQL = "SELECT QueueId FROM QueueSobject WHERE SobjectType = 'Lead'"
+CONVERTED_STATUSES_SOQL = "SELECT ApiName, MasterLabel FROM LeadStatus WHERE IsConverted = true"
+ACTIVE_USERS_SOQL = "SELECT Id FROM User WHERE IsActive = true"
 
 
 def org_facts(client: SalesforceClient, rules: RuleSet, *, read_queues: bool = False) -> OrgFacts:
     """Read the org once: the Lead describe, statuses and users when conversion needs them.
 
-    Queues cost two queries, so they are read only when asked for.
+    Queues are read only when asked for. The queries (up to four) go in one
+    Composite request: one API call while each answer fits a page.
     """
     lead = client.describe("Lead")
-    queues = _queues(client) if read_queues else None
+    soqls = [LEAD_QUEUES_SOQL, QUEUES_SOQL] if read_queues else []
+    if rules.conversion is not None:
+        soqls += [CONVERTED_STATUSES_SOQL, ACTIVE_USERS_SOQL]
+    answers = [[r for page in pages for r in page] for pages in client.pages_together(soqls)]
+    queues = _queues(answers[0], answers[1]) if read_queues else None
     if rules.conversion is None:
         return OrgFacts(lead, queues=queues)
-    statuses = client.query("SELECT ApiName, MasterLabel FROM LeadStatus WHERE IsConverted = true")
-    users = client.query("SELECT Id FROM User WHERE IsActive = true")
+    statuses, users = answers[-2], answers[-1]
     names = {str(s.get(k)) for s in statuses for k in ("ApiName", "MasterLabel") if s.get(k)}
     targets: dict[str, ObjectInfo] = {
         name: client.describe(name) for name in rules.conversion.copy_to
@@ -46,8 +55,8 @@ def org_facts(client: SalesforceClient, rules: RuleSet, *, read_queues: bool = F
     return OrgFacts(lead, frozenset(names), frozenset(str(u["Id"]) for u in users), targets, queues)
 
 
-def _queues(client: SalesforceClient) -> tuple[Queue, ...]:
-    for_leads = {to18(str(r["QueueId"])) for r in client.query(LEAD_QUEUES_SOQL)}
+def _queues(lead_queues: list[dict[str, Any]], groups: list[dict[str, Any]]) -> tuple[Queue, ...]:
+    for_leads = {to18(str(r["QueueId"])) for r in lead_queues}
     return tuple(
         Queue(
             id=to18(str(r["Id"])),
@@ -55,7 +64,7 @@ def _queues(client: SalesforceClient) -> tuple[Queue, ...]:
             developer_name=str(r.get("DeveloperName") or ""),
             takes_leads=to18(str(r["Id"])) in for_leads,
         )
-        for r in client.query(QUEUES_SOQL)
+        for r in groups
     )
 
 
@@ -66,7 +75,17 @@ def check_mappings(directory: Path, rules: RuleSet, facts: OrgFacts) -> list[Pro
         + _scoring(directory, rules, facts.lead)
         + _conversion(directory, rules, facts)
         + check_rule_files(directory, rules, facts)
+        + _routing(directory, rules)
     )
+
+
+def _routing(directory: Path, rules: RuleSet) -> list[Problem]:
+    """Owners routing.yaml names that are not active users or Lead queues (org facts read first)."""
+    if rules.routing is None or rules.routing_org is None:
+        return []
+    source = Source.read(directory, ROUTING_FILE)
+    found = config_problems(rules.routing, rules.routing_org)
+    return [source.problem(p.path, p.message) for p in found]
 
 
 def _fields(directory: Path, rules: RuleSet, lead: ObjectInfo) -> list[Problem]:

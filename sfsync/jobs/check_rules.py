@@ -1,4 +1,4 @@
-"""`sfsync check` for enrichment.yaml, grading.yaml and lifecycle.yaml.
+"""`sfsync check` for enrichment.yaml, grading.yaml (with its predictive model) and lifecycle.yaml.
 
 The models come from the loaded rules (a bad file has already stopped
 start-up with file, line and key, exit 2); each file is read again here only
@@ -19,6 +19,7 @@ from sfsync.rules.enrich_config import EnrichmentConfig, Fact, FillRule
 from sfsync.rules.grade import GRADES, TOP, GradingConfig, rank
 from sfsync.rules.lifecycle import LifecycleConfig, Stage
 from sfsync.rules.pipeline import RuleSet
+from sfsync.rules.predict import PredictiveRules
 
 # What kind of value each fact holds, for the fields fills copy it into.
 _NUMBER_FACTS = frozenset({Fact.COMPANY_EMPLOYEES, Fact.COMPANY_REVENUE})
@@ -32,7 +33,9 @@ def check_rule_files(directory: Path, rules: RuleSet, facts: OrgFacts) -> list[P
     if rules.enrichment is not None:
         problems += _enrichment(Source.read(directory, ENRICHMENT_FILE), rules.enrichment, facts)
     if rules.grading is not None:
-        problems += _grading(Source.read(directory, GRADING_FILE), rules.grading, facts)
+        source = Source.read(directory, GRADING_FILE)
+        problems += _grading(source, rules.grading, facts)
+        problems += _predictive(source, rules.predictive, facts.lead)
     if rules.lifecycle is not None:
         problems += _lifecycle(Source.read(directory, LIFECYCLE_FILE), rules.lifecycle, facts)
     return problems
@@ -141,6 +144,39 @@ def reachable_grades(config: GradingConfig) -> list[str]:
     low = max(0, start - sum(rule.down for rule in profile))
     high = min(TOP, start + sum(rule.up for rule in profile))
     return list(GRADES[low : high + 1])
+
+
+# -- predictive score ------------------------------------------------------------
+
+
+def _predictive(source: Source, rules: PredictiveRules | None, lead: ObjectInfo) -> list[Problem]:
+    """The model reads fields the org has; the probability's field takes a number.
+
+    A model file is data, not YAML: its problems point at `predictive.model`.
+    """
+    if rules is None:
+        return []
+    problems = [
+        source.problem(
+            ("predictive", "model"),
+            f"the model's feature {feature.name!r} reads {feature.field!r}, "
+            "which is not a Lead field in the org (retrain the model on this org)",
+        )
+        for feature in rules.model.features
+        if not feature.field.startswith("$") and feature.field not in lead.fields
+    ]
+    target = rules.config.target
+    if target:
+        problems += _some(_number_target(source, ("predictive", "target"), target, lead))
+    return problems
+
+
+def _number_target(source: Source, key: Path_, name: str, lead: ObjectInfo) -> Problem | None:
+    problem = writable(source, key, name, lead)
+    kind = lead.fields[name].type if problem is None else None
+    if kind is None or kind in NUMBER_TYPES:
+        return problem
+    return source.problem(key, f"{name} is a {kind} field; the probability is a number")
 
 
 # -- lifecycle -------------------------------------------------------------------

@@ -26,8 +26,10 @@ from typing import Any
 import structlog
 
 from sfsync.connectors.salesforce import SalesforceClient, parse_datetime
+from sfsync.connectors.soap_merge import MergeOutcome, MergeRequest
 from sfsync.connectors.soap_xml import ConvertResult, LeadConvert
 from sfsync.connectors.soql import by_ids_query, id_chunks
+from sfsync.jobs.notify import Notifier
 from sfsync.jobs.writers import InFlight, Writers, send_updates, writers_for
 from sfsync.models import WriteOutcome, WriteResult
 from sfsync.rules.pipeline import same_value
@@ -43,6 +45,8 @@ CONVERTED_FIELDS = (
     "ConvertedOpportunityId",
 )
 MAX_ATTEMPTS = 8
+OWNER = "OwnerId"
+USER_PREFIX = "005"
 
 
 @dataclass
@@ -54,36 +58,116 @@ class FlushCounts:
     retry_later: int = 0
 
 
-def flush(client: SalesforceClient, store: Store, concurrency: int | None = None) -> FlushCounts:
-    """Send what is pending: updates, then conversions, then the updates conversions queue.
+def flush(
+    client: SalesforceClient,
+    store: Store,
+    concurrency: int | None = None,
+    notifier: Notifier | None = None,
+    known_owners: Mapping[str, bool] | None = None,
+) -> FlushCounts:
+    """Send what is pending: updates, conversions, the updates conversions queue, follow-ups.
+
+    Follow-ups are the routing's SLA Tasks and, with a `notifier`, its
+    hot-lead messages (whose failures never fail the flush). `known_owners`
+    (user id -> active) spares the owner check a query when the caller read
+    the org's users moments ago.
 
     `concurrency` (default: SFSYNC_WRITE_CONCURRENCY) bounds the Collections
     requests in flight at once; 1 sends them one after the other, as before.
     """
     counts = FlushCounts()
     tried: set[int] = set()  # a row that needs another try waits for the next cycle
+    # Owners checked this flush (user id, 15 characters -> active), or just read by the caller.
+    active: dict[str, bool] = {k[:15]: v for k, v in (known_owners or {}).items()}
     width = concurrency or client.settings.sfsync_write_concurrency
     with writers_for(client, width) as writers:
         for kind in (OutboxKind.UPDATE, OutboxKind.CONVERT, OutboxKind.UPDATE):
             if writers is not None and kind is OutboxKind.UPDATE:
-                _drain_overlapped(writers, store, tried, counts)
+                _drain_overlapped(client, writers, store, tried, counts, active)
             else:
-                _drain(client, store, kind, tried, counts)
+                _drain(client, store, kind, tried, counts, active)
+    # Follow-ups of routings whose owner write just landed (queued by those writes).
+    _drain_created(client, store, tried, counts)
+    _drain_merges(client, store, tried, counts)
+    if notifier is not None:
+        notifier.drain(store, MAX_ATTEMPTS)
     return counts
 
 
+def _drain_merges(
+    client: SalesforceClient, store: Store, tried: set[int], counts: FlushCounts
+) -> None:
+    """Merges of duplicate leads, after their updates; an outcome still unknown stays `sending`.
+
+    Sending a merge again is safe (a repeat is refused as already merged and
+    settled by re-reading), so the next cycle puts such rows back in the queue.
+    """
+    while rows := _claim(store, OutboxKind.MERGE, tried):
+        requests = [
+            MergeRequest(str(r.patch["master_id"]), tuple(r.patch["merge_ids"]), r.sobject)
+            for r in rows
+        ]
+        outcomes = client.merge(requests)
+        pairs = [
+            (row, _merge_result(row, outcome))
+            for row, outcome in zip(rows, outcomes, strict=True)
+            if not outcome.needs_check
+        ]
+        store.record_each(pairs, MAX_ATTEMPTS)
+        if _tally(counts, OutboxKind.MERGE, rows, [result for _, result in pairs]):
+            break
+
+
+def _merge_result(row: OutboxRow, outcome: MergeOutcome) -> WriteResult:
+    return WriteResult(
+        row.lead_id,
+        outcome.outcome,
+        outcome.error_code,
+        outcome.message,
+        outcome.fields,
+        {"master_id": outcome.master_id} if outcome.outcome is WriteOutcome.WRITTEN else {},
+    )
+
+
+def _drain_created(
+    client: SalesforceClient, store: Store, tried: set[int], counts: FlushCounts
+) -> None:
+    """Inserts (SLA Tasks): rows whose answer was lost stay `sending` for the next cycle's check."""
+    while rows := _claim(store, OutboxKind.CREATE, tried):
+        pairs: list[tuple[OutboxRow, WriteResult]] = []
+        for sobject in sorted({row.sobject for row in rows}):
+            batch = [row for row in rows if row.sobject == sobject]
+            answers = client.create(sobject, [(row.lead_id, row.patch) for row in batch])
+            pairs += [(row, a) for row, a in zip(batch, answers, strict=True) if a is not None]
+        store.record_each(pairs, MAX_ATTEMPTS)
+        if _tally(counts, OutboxKind.CREATE, rows, [result for _, result in pairs]):
+            break
+
+
 def _drain(
-    client: SalesforceClient, store: Store, kind: OutboxKind, tried: set[int], counts: FlushCounts
+    client: SalesforceClient,
+    store: Store,
+    kind: OutboxKind,
+    tried: set[int],
+    counts: FlushCounts,
+    active: dict[str, bool],
 ) -> None:
     """One batch at a time, in this thread: conversions, and updates at concurrency 1."""
-    while rows := _claim(store, kind, tried):
+    while rows := _claim_owned(client, store, kind, tried, counts, active):
         results = _send(client, rows)
         store.record_results(rows, results, MAX_ATTEMPTS)
         if _tally(counts, kind, rows, results):
             break  # what is left waits for the next cycle instead of spinning here
 
 
-def _drain_overlapped(writers: Writers, store: Store, tried: set[int], counts: FlushCounts) -> None:
+def _drain_overlapped(
+    client: SalesforceClient,
+    writers: Writers,
+    store: Store,
+    tried: set[int],
+    counts: FlushCounts,
+    active: dict[str, bool],
+) -> None:
     """Updates: batch k+1 is in flight while batch k's results are recorded.
 
     A batch with rows to try again stops the claiming, as one at a time does;
@@ -92,7 +176,11 @@ def _drain_overlapped(writers: Writers, store: Store, tried: set[int], counts: F
     previous: InFlight | None = None
     stopping = False
     while True:
-        rows = [] if stopping else _claim(store, OutboxKind.UPDATE, tried)
+        rows = (
+            []
+            if stopping
+            else _claim_owned(client, store, OutboxKind.UPDATE, tried, counts, active)
+        )
         current = writers.submit(rows) if rows else None
         if previous is not None:
             stopping |= _record(writers, store, previous, counts, behind=current)
@@ -119,6 +207,63 @@ def _claim(store: Store, kind: OutboxKind, tried: set[int]) -> list[OutboxRow]:
     rows = store.claim(FLUSH_BATCH, kind, skip=tried)
     tried.update(r.id for r in rows if r.id is not None)
     return rows
+
+
+def _claim_owned(
+    client: SalesforceClient,
+    store: Store,
+    kind: OutboxKind,
+    tried: set[int],
+    counts: FlushCounts,
+    active: dict[str, bool],
+) -> list[OutboxRow]:
+    """Claimed rows, less the updates that would give a lead an owner no longer active.
+
+    Routing read the org's users at the start of the cycle (or sweep); a
+    user deactivated since is caught here, one query per flush for the
+    owners it has not checked yet, and the row is dead-lettered with the
+    reason instead of sent.
+    """
+    while rows := _claim(store, kind, tried):
+        owners = {str(r.patch[OWNER]) for r in rows if _sets_user_owner(r)}
+        if kind is not OutboxKind.UPDATE or not owners:
+            return rows
+        unchecked = sorted(o for o in owners if o[:15] not in active)
+        if unchecked:
+            found = _active_users(client, unchecked)
+            active.update({owner[:15]: owner[:15] in found for owner in unchecked})
+        refused = [r for r in rows if _sets_user_owner(r) and not active[str(r.patch[OWNER])[:15]]]
+        if refused:
+            store.record_each([(r, _inactive_owner(r)) for r in refused], MAX_ATTEMPTS)
+            counts.rejected += len(refused)
+        kept = [r for r in rows if r not in refused]
+        if kept:
+            return kept
+    return []
+
+
+def _sets_user_owner(row: OutboxRow) -> bool:
+    return row.sobject == "Lead" and str(row.patch.get(OWNER) or "").startswith(USER_PREFIX)
+
+
+def _active_users(client: SalesforceClient, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in id_chunks(ids):
+        quoted = ", ".join(f"'{i}'" for i in chunk)
+        soql = f"SELECT Id FROM User WHERE IsActive = true AND Id IN ({quoted})"
+        found |= {str(r["Id"])[:15] for r in client.query(soql)}
+    return found
+
+
+def _inactive_owner(row: OutboxRow) -> WriteResult:
+    owner = row.patch[OWNER]
+    return WriteResult(
+        row.lead_id,
+        WriteOutcome.REJECTED,
+        "INACTIVE_OWNER_OR_USER",
+        f"owner {owner} is not an active user any more (checked before writing); not sent",
+        (OWNER,),
+    )
 
 
 def _send(client: SalesforceClient, rows: list[OutboxRow]) -> list[WriteResult]:
@@ -180,9 +325,50 @@ def _count(counts: FlushCounts, outcome: WriteOutcome) -> None:
 def recover_in_flight(client: SalesforceClient, store: Store, me: str) -> int:
     """Settle rows a dead worker left `sending` by reading the org. Returns rows settled."""
     rows = store.orphaned_in_flight()
-    for sobject in sorted({row.sobject for row in rows}):
-        _recover(client, store, [r for r in rows if r.sobject == sobject], me)
+    writes = [r for r in rows if r.kind in (OutboxKind.UPDATE, OutboxKind.CONVERT)]
+    for sobject in sorted({row.sobject for row in writes}):
+        _recover(client, store, [r for r in writes if r.sobject == sobject], me)
+    created = [r for r in rows if r.kind == OutboxKind.CREATE]
+    for sobject in sorted({row.sobject for row in created}):
+        _recover_created(client, store, [r for r in created if r.sobject == sobject], me)
+    for row in (r for r in rows if r.kind == OutboxKind.MERGE):
+        store.resolve_in_flight(row, OutboxState.PENDING)  # resending settles it (see above)
+    for row in (r for r in rows if r.kind == OutboxKind.NOTIFY):
+        # Sent or not, nobody can tell; sending again could post it twice (at most once wins).
+        store.resolve_in_flight(row, OutboxState.DONE, {"outcome": "unknown after a restart"})
     return len(rows)
+
+
+def _recover_created(
+    client: SalesforceClient, store: Store, rows: list[OutboxRow], me: str
+) -> None:
+    """Inserts whose answer was lost: found in the org (created by us, same values) → done."""
+    sobject = rows[0].sobject
+    for chunk in id_chunks(sorted({r.lead_id for r in rows})):
+        quoted = ", ".join(f"'{i}'" for i in chunk)
+        soql = (
+            f"SELECT Id, WhoId, OwnerId, Subject, ReminderDateTime FROM {sobject} "
+            f"WHERE CreatedById = '{me}' AND WhoId IN ({quoted})"
+        )
+        existing = client.query(soql)
+        for row in (r for r in rows if r.lead_id in chunk):
+            found = next((e for e in existing if same_insert(row.patch, e)), None)
+            state = OutboxState.DONE if found else OutboxState.PENDING
+            store.resolve_in_flight(row, state, {"id": str(found["Id"])} if found else None)
+            log.info("sfsync.flush.insert_settled", lead_id=row.lead_id, state=state.value)
+
+
+def same_insert(sent: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    """Whether a record in the org is the one an insert sent (its key fields agree)."""
+    for name in ("WhoId", "OwnerId"):
+        if str(sent.get(name) or "")[:15] != str(record.get(name) or "")[:15]:
+            return False
+    if (sent.get("Subject") or "") != (record.get("Subject") or ""):
+        return False
+    due, found = sent.get("ReminderDateTime"), record.get("ReminderDateTime")
+    if not due or not found:
+        return not due and not found
+    return parse_datetime(due) == parse_datetime(found)
 
 
 def _recover(client: SalesforceClient, store: Store, rows: list[OutboxRow], me: str) -> None:

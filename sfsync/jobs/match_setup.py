@@ -33,6 +33,11 @@ def nickname_pairs() -> list[tuple[str, str]]:
     return [(t.name1, t.name2) for t in nicknames.name_triplets()]
 
 
+def matcher_for(directory: Path) -> Matcher | None:
+    """The mappings' matcher, or None when they have no matching.yaml (no matching in the cycle)."""
+    return load_matcher(directory) if (directory / MATCHING_FILE).is_file() else None
+
+
 def load_matcher(directory: Path) -> Matcher:
     """`matching.yaml` of a mappings directory; a bad file is a ConfigError with file:line:key."""
     config = load_model(directory / MATCHING_FILE, MatchingConfig)

@@ -19,17 +19,17 @@ from datetime import datetime
 from typing import Any
 
 from sfsync.connectors.salesforce import SalesforceClient, parse_datetime
+from sfsync.jobs.routing_org import routing_org
 from sfsync.routing_state import RoutingSnapshot
 from sfsync.rules.enrich import enrich_lead
 from sfsync.rules.routing import RoutingOutcome, route
 from sfsync.rules.routing_config import RoutingConfig, Strategy
-from sfsync.rules.routing_facts import LeadFacts, OrgUser, RoutingOrg
+from sfsync.rules.routing_facts import LeadFacts, RoutingOrg
 from sfsync.rules.ruleset import FACT_PREFIX, RuleSet
 
+__all__ = ["Share", "Simulation", "recent_leads", "routing_org", "simulate"]
+
 MAX_LEADS = 50_000
-LEAD_QUEUES = "SELECT QueueId FROM QueueSobject WHERE SobjectType = 'Lead'"
-QUEUES = "SELECT Id, Name FROM Group WHERE Type = 'Queue'"
-USERS = "SELECT Id, Username, Name, IsActive FROM User"
 
 
 @dataclass(frozen=True)
@@ -56,18 +56,6 @@ class Simulation:
     kept: int
     unassigned: int
     problems: tuple[str, ...] = ()
-
-
-def routing_org(client: SalesforceClient) -> RoutingOrg:
-    """The org's users, its queues that accept Leads, and the user sfsync acts as."""
-    users = tuple(
-        OrgUser(str(u["Id"]), str(u.get("Username") or ""), bool(u.get("IsActive")),
-                str(u.get("Name") or ""))
-        for u in client.query(USERS)
-    )  # fmt: skip
-    accepting = {str(q["QueueId"]) for q in client.query(LEAD_QUEUES)}
-    queues = {str(g["Name"]): str(g["Id"]) for g in client.query(QUEUES) if g["Id"] in accepting}
-    return RoutingOrg(users, queues, client.integration_user_id())
 
 
 def recent_leads(

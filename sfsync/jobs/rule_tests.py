@@ -18,13 +18,18 @@ from typing import Any
 
 from sfsync.errors import ConfigError
 from sfsync.ids import to18
+from sfsync.jobs.route_page import PageRouter, PriorRouting
 from sfsync.jobs.rule_tests_file import NUMBER_CHECKS, Band, RuleCase, RuleTestFile
 from sfsync.mappings import load_model, load_rules, read_yaml
 from sfsync.models import Decision, Lead
+from sfsync.routing_state import RoutingSnapshot
 from sfsync.rules.behavior import Engagement
 from sfsync.rules.pipeline import RuleSet, decide
+from sfsync.rules.routing_config import RoutingConfig
+from sfsync.rules.routing_facts import OrgUser, RoutingOrg
 
 TESTS_FOLDER = "tests"
+OFFLINE_INTEGRATION_USER = "integration user"
 TOP_REASONS = 5
 # The parts of a decision's reasons (`Contribution.part`) that explain each check.
 PARTS: dict[str, tuple[str, ...]] = {
@@ -117,15 +122,35 @@ def run_rule_tests(mappings: Path, now: datetime | None = None) -> RuleTestRepor
 
 
 def offline(rules: RuleSet) -> RuleSet:
-    """The rules without an org: a queue the mappings name stands for itself.
+    """The rules without an org: every queue and user the mappings name stands for itself.
 
-    A cycle looks queue ids up in the org; offline there are none, so a
-    recycled lead's owner shows as the queue's name (`owner: Marketing Nurture`).
+    A cycle looks queue ids and users up in the org; offline there are none,
+    so a recycled lead's owner shows as the queue's name (`owner: Marketing
+    Nurture`), and a routed one as the queue, user or team member named in
+    routing.yaml (every one of them taken as active).
     """
     queue = rules.recycle_queue
-    if queue is None or queue in rules.queue_ids:
-        return rules
-    return dataclasses.replace(rules, queue_ids={**rules.queue_ids, queue: queue})
+    if queue is not None and queue not in rules.queue_ids:
+        rules = dataclasses.replace(rules, queue_ids={**rules.queue_ids, queue: queue})
+    if rules.routing is not None and rules.routing_org is None:
+        rules = dataclasses.replace(rules, routing_org=offline_org(rules.routing))
+    return rules
+
+
+def offline_org(config: RoutingConfig) -> RoutingOrg:
+    """An org holding exactly the users and queues routing.yaml names, by those names."""
+    users = {m.user for team in config.teams.values() for m in team.members}
+    users |= {r.assign.user for r in config.rules if r.assign.user}
+    queues = {r.assign.queue for r in config.rules if r.assign.queue}
+    (users if config.default.user else queues).add(
+        config.default.user or config.default.queue or ""
+    )
+    queues |= set(config.intake) - users
+    return RoutingOrg(
+        users=tuple(OrgUser(u, u, True, u) for u in sorted(users - {""})),
+        queues={q: q for q in sorted(queues - {""})},
+        integration_user_id=OFFLINE_INTEGRATION_USER,
+    )
 
 
 def rule_test_files(mappings: Path) -> list[Path]:
@@ -167,7 +192,14 @@ def decide_example(case: RuleCase, rules: RuleSet, now: datetime) -> Decision:
         is_deleted=values.get("IsDeleted") is True,
         is_converted=values.get("IsConverted") is True,
     )
-    return decide(lead, rules, case.last_written, now, engagement_of(case, now))
+    decision = decide(lead, rules, case.last_written, now, engagement_of(case, now))
+    if rules.routing is None or rules.routing_org is None:
+        return decision
+    # On empty round-robin state. A case without an owner is a lead that just arrived;
+    # one with an owner is routed only if that owner is an intake queue (or sfsync).
+    known = {lead.id: PriorRouting(known=True)} if values.get("OwnerId") else {}
+    router = PageRouter(rules, rules.routing_org, {lead.id: lead}, known, False, now)
+    return router([decision], RoutingSnapshot()).decisions[0]
 
 
 def engagement_of(case: RuleCase, now: datetime) -> list[Engagement]:

@@ -17,6 +17,8 @@ Why each step is shaped as it is:
   then stamps the lead as last modified by the integration user, hiding the
   edit from the next pull. So the cycle after any write is a sweep: it reads
   sfsync's echoes too, and a lead whose inputs changed is decided again.
+- Web-form submissions queued by `sfsync intake serve` (intake.yaml) are
+  created, matched, scored and routed at the end of each cycle.
 - What leads did (campaign responses, Tasks, imported feed events) never
   moves the Lead's stamp: `jobs.engagement` mirrors it into the store, and
   the leads whose engagement changed are read by id and decided again. Once
@@ -28,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -38,22 +40,34 @@ from sfsync.config import Settings
 from sfsync.connectors.salesforce import SalesforceClient
 from sfsync.connectors.soql import incremental_query
 from sfsync.errors import ApiLimitReached, QueryRestart, SfsyncError, StoreUnavailable
+from sfsync.intake.config import intake_for
 from sfsync.jobs.check import OrgFacts, org_facts
+from sfsync.jobs.cursors import LEAD_CURSOR, SWEEP_CURSOR, WRITE_CURSOR
 from sfsync.jobs.engagement import DECAY_CURSOR, EngagementReader
 from sfsync.jobs.flush import FlushCounts, flush, recover_in_flight
+from sfsync.jobs.intake import CachedSetup, process_submissions
+from sfsync.jobs.match_setup import matcher_for
+from sfsync.jobs.notify import Notifier
+from sfsync.jobs.page_matching import PULLED, MatchedPage, keep_mirror_current, match_page
 from sfsync.jobs.plan import PlannedChange, check_against_org, plan_for
+from sfsync.jobs.prefetch import prefetched
+from sfsync.jobs.route_page import PageRouter, PriorRouting, waiting_to_be_routed
+from sfsync.jobs.routing_org import routing_org
 from sfsync.jobs.targets import attach_targets
 from sfsync.models import Decision, Lead
+from sfsync.routing_state import PageRouting, RoutedPage, RoutingSnapshot
 from sfsync.rules.behavior import Engagement
 from sfsync.rules.pipeline import RuleSet, decide, input_hash
 from sfsync.store import LeadState, OutboxState, Store
+from sfsync.store.routing import RoutingStore
+
+__all__ = ["LEAD_CURSOR", "SWEEP_CURSOR", "WRITE_CURSOR", "CycleReport", "SyncJob"]
 
 log = structlog.get_logger("sfsync.sync")
 
-LEAD_CURSOR = "lead"
-SWEEP_CURSOR = "lead_sweep"
-WRITE_CURSOR = "lead_written"  # when sfsync last wrote: the next pull must read its echoes
 MAX_QUERY_RESTARTS = 3
+OWNERS_FRESH = timedelta(minutes=1)  # owner checks before writes trust a read this recent
+READ_AHEAD = 1  # query pages fetched while the one before is decided (see jobs.prefetch)
 Clock = Callable[[], datetime]
 
 
@@ -98,16 +112,45 @@ class SyncJob:
         self.sweep_period = timedelta(hours=settings.sfsync_sweep_hours)
         self._facts: OrgFacts | None = None
         self._me = ""
+        self._first_pull = False
+        self._org_read_at: datetime | None = None
+        self._routing_store = RoutingStore(store.engine)
         self.engagement = EngagementReader(client, store, rules)
+        # Read here, before any call: an unset webhook variable stops start-up (exit 2).
+        self.notifier = Notifier.for_routing(rules.routing)
+        self.matcher = matcher_for(settings.sfsync_mappings)
+        self.intake = intake_for(settings.sfsync_mappings)
+        self._intake_setup: CachedSetup | None = None
 
     def prepare(self) -> None:
-        """Check the mappings against the org's describe once per process (one call)."""
+        """Check the mappings against the org's describe once per process (one call).
+
+        With routing.yaml, the org's users and Lead queues are read at the start
+        of the first cycle too (three queries), and again once per sweep period:
+        users leave, queues change.
+        """
         if self._facts is None:
             queues = self.rules.recycle_queue is not None
             self._facts = org_facts(self.client, self.rules, read_queues=queues)
+            self._refresh_routing_org()
             rules = check_against_org(self.rules, self._facts, self.settings.sfsync_mappings)
             self.rules = with_queue_ids(rules, self._facts)
             self.engagement.rules = self.rules
+
+    def _refresh_routing_org(self) -> None:
+        """Read the org's users and queues for routing: at start, then once per sweep period.
+
+        At start routing.yaml's owners are checked against them (a problem stops
+        the worker, exit 2); later a user who left only drops out of rotation.
+        """
+        if self.rules.routing is None:
+            return
+        now = self.clock()
+        if self._org_read_at is None or now - self._org_read_at >= self.sweep_period:
+            org = routing_org(self.client)
+            self.rules = dataclasses.replace(self.rules, routing_org=org)
+            self.engagement.rules = self.rules
+            self._org_read_at = now
 
     def run_once(self, *, dry_run: bool = False) -> CycleReport:
         """One cycle; raises SfsyncError subclasses after recording how the run ended."""
@@ -134,10 +177,13 @@ class SyncJob:
             self.client.refresh_usage()  # usage may have fallen since the last cycle
         self.prepare()
         me = self._me = self.client.integration_user_id()
+        self._first_pull = self.store.watermark(LEAD_CURSOR) is None
+        self._refresh_routing_org()
         if report.dry_run:
             self._refresh_engagement()
             self._pull(report, me, sweep=self._sweep_due())
             self._engaged(report)
+            self._sla_missed(report)
             return
         report.recovered = recover_in_flight(self.client, self.store, me)
         if report.recovered:
@@ -146,13 +192,38 @@ class SyncJob:
             self._refresh_engagement()
             self._pull(report, me, sweep=self._sweep_due())
             self._engaged(report)
+            self._sla_missed(report)
             if self.store.outbox(OutboxState.STAGED, limit=1):
                 self._pull(report, me, sweep=False)  # the re-check before writing
                 self.store.release_staged()
-        counts = flush(self.client, self.store)
+        counts = flush(
+            self.client, self.store, notifier=self.notifier, known_owners=self._fresh_owners()
+        )
         if counts.written:
             self._mark_written()
         self._add_flush(report, counts)
+        self._intake_pass()
+
+    def _intake_pass(self) -> None:
+        """Create the leads web forms queued (intake.yaml): one store query when none wait."""
+        if self.intake is None:
+            return
+        if self._intake_setup is None:
+            self._intake_setup = CachedSetup(self.client, self.rules)
+        process_submissions(
+            self.client,
+            self.store,
+            self.rules,
+            processing=self.intake.processing,
+            setup=self._intake_setup,
+        )
+
+    def _fresh_owners(self) -> dict[str, bool] | None:
+        """Users' active flags, when routing read them less than OWNERS_FRESH ago."""
+        org, read = self.rules.routing_org, self._org_read_at
+        if org is None or read is None or self.clock() - read > OWNERS_FRESH:
+            return None
+        return {user.id: user.active for user in org.users}
 
     # -- pull -------------------------------------------------------------------
 
@@ -173,7 +244,7 @@ class SyncJob:
         started = self.clock()
         for attempt in range(MAX_QUERY_RESTARTS + 1):
             try:
-                for page in self._pages(me, sweep):
+                for page in prefetched(self._pages(me, sweep), READ_AHEAD):
                     self._handle_page(report, page)
                 break
             except QueryRestart as exc:
@@ -191,10 +262,28 @@ class SyncJob:
         return self.client.lead_pages(soql)
 
     def _fields(self) -> list[str]:
-        return sorted(self.rules.fields_read() | set(self.rules.fields.write))
+        extra = PULLED if self.matcher is not None else frozenset()
+        return sorted(self.rules.fields_read() | set(self.rules.fields.write) | extra)
+
+    def _sla_missed(self, report: CycleReport) -> None:
+        """Read the leads whose SLA re-routing time has come and decide (and route) them again."""
+        if self.rules.routing is None:
+            return
+        due = self.store.reroute_due(self.clock())
+        if not due:
+            return
+        log.info("sfsync.sync.sla_due", leads=len(due))
+        for leads in self.engagement.read_leads(due, self._fields()):
+            self._handle_page(report, leads, advance=False, force=True, missed=frozenset(due))
 
     def _handle_page(
-        self, report: CycleReport, page: list[Lead], *, advance: bool = True, force: bool = False
+        self,
+        report: CycleReport,
+        page: list[Lead],
+        *,
+        advance: bool = True,
+        force: bool = False,
+        missed: frozenset[str] = frozenset(),
     ) -> None:
         """Decide the page's new lead versions and record them (with the watermark if `advance`).
 
@@ -213,24 +302,81 @@ class SyncJob:
             if _is_new_version(lead, states.get(lead.id), self.rules, did.get(lead.id, []))
         }
         fresh = [lead for lead in page if force or lead.id in new]
+        decided = _Page({lead.id: lead for lead in fresh}, states, new, self._me)
         decisions = [
             self._decide(lead, states.get(lead.id), now, did.get(lead.id, [])) for lead in fresh
         ]
-        decisions = attach_targets(self.client, decisions, {lead.id: lead for lead in fresh})
-        worth_keeping = [
-            d
-            for d, lead in zip(decisions, fresh, strict=True)
-            if not _is_echo(d, lead, states.get(lead.id), self._me)
-            and (lead.id in new or bool(d.changes) or d.convert is not None)
-        ]
+        decisions = attach_targets(self.client, decisions, decided.leads)
+        matched = self._match(fresh, decisions, states)
         report.decided += len(decisions)
         newest = max(lead.system_modstamp for lead in page)
         log.info("sfsync.sync.page_pulled", records=len(page), new_versions=len(new))
+        router = self._router(decided.leads, states, now, matched.owners, missed)
+        decisions = matched.decisions
         if report.dry_run:
-            report.plan.extend(plan_for(worth_keeping, {lead.id: lead for lead in fresh}))
+            if router is not None:  # on the state as it is, without taking the lock
+                snapshot = self._routing_store.snapshot(router.teams)
+                decisions = list(router(decisions, snapshot).decisions)
+            report.plan.extend(plan_for(decided.worth_keeping(decisions), decided.leads))
             return
         cursor = (LEAD_CURSOR, newest) if advance else None
-        report.queued += self.store.record_page(report.run_id, fresh, worth_keeping, cursor)
+        report.queued += self._record(report.run_id, decided, decisions, cursor, router)
+        if self.matcher is not None:
+            keep_mirror_current(self.store, self.matcher, fresh)
+
+    def _match(
+        self, fresh: list[Lead], decisions: list[Decision], states: dict[str, LeadState]
+    ) -> MatchedPage:
+        """Matches of the leads that just arrived or wait for routing (see `page_matching`)."""
+        if self.matcher is None:
+            return MatchedPage(decisions)
+        config, org = self.rules.routing, self.rules.routing_org
+        arrived = {lead.id for lead in fresh if lead.id not in states and not self._first_pull}
+        waiting = {
+            lead.id
+            for lead in fresh
+            if config and org and waiting_to_be_routed(config, org, lead.get(config.owner_field))
+        }
+        matcher, rules = self.matcher, self.rules
+        return match_page(self.store, matcher, rules, fresh, decisions, arrived | waiting, arrived)
+
+    def _record(
+        self,
+        run_id: str,
+        page: _Page,
+        decisions: list[Decision],
+        cursor: tuple[str, datetime] | None,
+        router: PageRouter | None,
+    ) -> int:
+        """Record the page; with routing, the store routes it under the teams' lock first."""
+        leads = list(page.leads.values())
+        if router is None:
+            return self.store.record_page(run_id, leads, page.worth_keeping(decisions), cursor)
+
+        def routed(snapshot: RoutingSnapshot) -> RoutedPage:
+            found = router(decisions, snapshot)
+            return dataclasses.replace(found, decisions=page.worth_keeping(found.decisions))
+
+        routing = PageRouting(router.teams, routed)
+        return self.store.record_page(run_id, leads, [], cursor, routing=routing)
+
+    def _router(
+        self,
+        leads: dict[str, Lead],
+        states: dict[str, LeadState],
+        now: datetime,
+        matched: Mapping[str, tuple[str | None, str | None]],
+        missed: frozenset[str] = frozenset(),
+    ) -> PageRouter | None:
+        """The page's router, when routing.yaml is there and the org's facts are read."""
+        if self.rules.routing is None or self.rules.routing_org is None or not leads:
+            return None
+        prior = {
+            lead_id: PriorRouting(state.routing, state.load_owner, state.last_written, known=True)
+            for lead_id, state in states.items()
+        }
+        org = self.rules.routing_org
+        return PageRouter(self.rules, org, leads, prior, self._first_pull, now, matched, missed)
 
     def _decide(
         self, lead: Lead, state: LeadState | None, now: datetime, engagement: list[Engagement]
@@ -308,6 +454,25 @@ class SyncJob:
             rejected=report.rejected,
             api_calls=report.api_calls,
         )
+
+
+@dataclass(frozen=True)
+class _Page:
+    """The lead versions of a page being decided, and what tells which decisions to keep."""
+
+    leads: dict[str, Lead]
+    states: dict[str, LeadState]
+    new: set[str]
+    me: str
+
+    def worth_keeping(self, decisions: Sequence[Decision]) -> list[Decision]:
+        """Decisions about new versions, or that change something, and are not our own echo."""
+        return [
+            d
+            for d in decisions
+            if not _is_echo(d, self.leads[d.lead_id], self.states.get(d.lead_id), self.me)
+            and (d.lead_id in self.new or bool(d.changes) or d.convert is not None)
+        ]
 
 
 def _is_new_version(

@@ -2,9 +2,10 @@
 
 Converting into the account a lead's company already has (and the contact the
 person already is) keeps the org free of duplicate accounts. For the leads of
-one page that are to be converted, this reads candidates in two queries
-(contacts by email, accounts by website domain or name) and hands them to the
-pure `rules.convert.choose_targets`.
+one page that are to be converted, this reads candidates (contacts by email,
+accounts by website domain or name) in one Composite call of up to five
+queries (queryAll, so deleted records are filtered out in the WHERE) and
+hands them to the pure `rules.convert.choose_targets`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sfsync.models import Decision, Lead
 from sfsync.rules.convert import FREE_MAIL, choose_targets, company_key, email_domain
 
 TERMS_PER_QUERY = 40  # keeps each WHERE well under Salesforce's 4,000-character literals budget
+QUERIES_PER_COMPOSITE = 5
 
 
 def attach_targets(
@@ -28,9 +30,20 @@ def attach_targets(
     converting = [leads[d.lead_id] for d in decisions if d.convert is not None]
     if not converting:
         return decisions
-    contacts = _contacts(client, converting)
-    accounts = _accounts(client, converting)
+    contact_soqls, account_soqls = _contact_queries(converting), _account_queries(converting)
+    found = _together(client, [*contact_soqls, *account_soqls])
+    contacts = [r for rows in found[: len(contact_soqls)] for r in rows]
+    accounts = [r for rows in found[len(contact_soqls) :] for r in rows]
     return [_with_target(d, leads[d.lead_id], contacts, accounts) for d in decisions]
+
+
+def _together(client: SalesforceClient, soqls: list[str]) -> list[list[dict[str, Any]]]:
+    """Each query's records; up to five queries share one Composite call (Salesforce's limit)."""
+    found: list[list[dict[str, Any]]] = []
+    for start in range(0, len(soqls), QUERIES_PER_COMPOSITE):
+        pages = client.pages_together(soqls[start : start + QUERIES_PER_COMPOSITE])
+        found += [[record for page in query for record in page] for query in pages]
+    return found
 
 
 def _with_target(
@@ -52,22 +65,21 @@ def _chunks(terms: Sequence[str]) -> Iterator[Sequence[str]]:
         yield terms[start : start + TERMS_PER_QUERY]
 
 
-def _contacts(client: SalesforceClient, leads: list[Lead]) -> list[dict[str, Any]]:
+def _contact_queries(leads: list[Lead]) -> list[str]:
     emails = sorted({str(lead.get("Email")).strip().lower() for lead in leads if lead.get("Email")})
-    found: list[dict[str, Any]] = []
-    for chunk in _chunks(emails):
-        listed = ", ".join(quote(e) for e in chunk)
-        found += client.query(f"SELECT Id, Email, AccountId FROM Contact WHERE Email IN ({listed})")
-    return found
+    return [
+        f"SELECT Id, Email, AccountId FROM Contact WHERE IsDeleted = false AND Email IN "
+        f"({', '.join(quote(e) for e in chunk)})"
+        for chunk in _chunks(emails)
+    ]
 
 
-def _accounts(client: SalesforceClient, leads: list[Lead]) -> list[dict[str, Any]]:
+def _account_queries(leads: list[Lead]) -> list[str]:
     terms = sorted(set(_account_terms(leads)))
-    found: list[dict[str, Any]] = []
-    for chunk in _chunks(terms):
-        where = " OR ".join(chunk)
-        found += client.query(f"SELECT Id, Name, Website FROM Account WHERE {where}")
-    return found
+    return [
+        f"SELECT Id, Name, Website FROM Account WHERE IsDeleted = false AND ({' OR '.join(chunk)})"
+        for chunk in _chunks(terms)
+    ]
 
 
 def _account_terms(leads: list[Lead]) -> Iterator[str]:

@@ -28,6 +28,8 @@ DEFAULT_HALF_LIFE_DAYS = 30.0
 DEFAULT_MAX_AGE_DAYS = 365.0
 # Scores are rounded so that the same history always hashes the same.
 DECIMALS = 1
+# (kind, detail) pairs whose rule is remembered; a pure function's answers, any size is safe.
+MEMO_SIZE = 4096
 
 
 class EventKind(StrEnum):
@@ -91,6 +93,11 @@ class FieldSignal(CriteriaRule):
     since_field: str | None = None
     half_life_days: float | None = Field(default=None, gt=0)
 
+    @cached_property
+    def full_line(self) -> Contribution:
+        """The line of a signal that does not fade: one frozen value shared by every lead."""
+        return Contribution(self.name, self.points, "lead fields match", "behavior")
+
 
 class BehaviorConfig(BaseModel):
     """The `behavior:` section of grading.yaml."""
@@ -121,13 +128,18 @@ class BehaviorConfig(BaseModel):
         """Positions of the event rules for each kind, in file order."""
         return {k: tuple(i for i, r in enumerate(self.events) if r.kind == k) for k in EventKind}
 
+    @cached_property
+    def rule_memo(self) -> dict[tuple[EventKind, str | None], int | None]:
+        """The rule found for each (kind, detail) of engagement seen so far."""
+        return {}
+
     def fields_read(self) -> set[str]:
         """Fields the signals look at, including their `since_field`."""
         fields = {f for s in self.signals for f in s.fields_read()}
         return fields | {s.since_field for s in self.signals if s.since_field}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BehaviorOutcome:
     """The behaviour score and one contribution per rule that gave points."""
 
@@ -148,7 +160,8 @@ def behavior_score(
     now: datetime,
 ) -> BehaviorOutcome:
     """The decayed behaviour score of one lead at `now`, with its explanation."""
-    lines = [*_event_lines(engagement, config, now), *_signal_lines(values, config, now)]
+    events = _event_lines(engagement, config, now) if engagement else []
+    lines = [*events, *_signal_lines(values, config, now)]
     total = sum(line.points for line in lines)
     if config.max_score is not None:
         total = min(total, config.max_score)
@@ -173,9 +186,20 @@ def _event_lines(
 
 
 def _rule_for(event: Engagement, config: BehaviorConfig) -> int | None:
-    """The first rule that scores the event: list specific details before catch-alls."""
+    """The first rule that scores the event: list specific details before catch-alls.
+
+    A pure function of the event's kind and detail, which recur: remembered.
+    """
+    key = (event.kind, event.detail)
+    memo = config.rule_memo
+    if key in memo:
+        return memo[key]
     rules = config.events
-    return next((i for i in config.rules_by_kind[event.kind] if rules[i].matches(event)), None)
+    found = next((i for i in config.rules_by_kind[event.kind] if rules[i].matches(event)), None)
+    if len(memo) >= MEMO_SIZE:
+        memo.clear()
+    memo[key] = found
+    return found
 
 
 def _event_line(rule: EventRule, ages: list[float], config: BehaviorConfig) -> Contribution:
@@ -202,7 +226,7 @@ def _signal_line(
 ) -> Contribution:
     since = as_datetime(values.get(signal.since_field)) if signal.since_field else None
     if since is None:
-        return Contribution(signal.name, signal.points, "lead fields match", "behavior")
+        return signal.full_line
     age = age_days(since, now)
     points = decay(signal.points, age, signal.half_life_days or config.half_life_days)
     return Contribution(signal.name, round(points, 2), f"since {age:.0f} day(s)", "behavior")

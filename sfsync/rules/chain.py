@@ -3,10 +3,12 @@
 Each step reads the lead as the previous steps leave it: enrichment's fills
 and `$facts` first, so scoring, grading and lifecycle rules see clean values.
 The score the rating and the lifecycle read is the lead score (scoring.yaml's
-points) plus the behaviour score plus any extra contributions (the predictive
-score), kept within 0 and scoring.yaml's `max_score`, in whole points: the
-org keeps Lead_Score__c without decimals, and a value the org would round
-differently would be written again every cycle.
+points) plus the behaviour score plus the predictive score (the trained
+model's probability times grading.yaml's `predictive.points`, worked out on
+the enriched lead) plus any extra contributions the caller adds, kept within
+0 and scoring.yaml's `max_score`, in whole points: the org keeps
+Lead_Score__c without decimals, and a value the org would round differently
+would be written again every cycle.
 
 Decay is worked out as of the start of `now`'s day (UTC): a score then stays
 the same through the cycles of one day, and moves once a day, when the
@@ -20,7 +22,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
-from functools import cached_property
+from functools import lru_cache
 from typing import Any
 
 from sfsync.models import Contribution
@@ -28,6 +30,7 @@ from sfsync.rules.behavior import BehaviorOutcome, Engagement, behavior_score
 from sfsync.rules.enrich import Enrichment, enrich_lead
 from sfsync.rules.grade import GradeOutcome, grade_lead, rate_lead
 from sfsync.rules.lifecycle import LifecycleOutcome, next_status
+from sfsync.rules.predict import predicted_contribution
 from sfsync.rules.ruleset import RuleSet
 from sfsync.rules.score import ScoreOutcome, rate, score_lead
 
@@ -47,10 +50,13 @@ class Evaluation:
     grade: GradeOutcome | None
     rating: str | None
     lifecycle: LifecycleOutcome | None
+    # The predictive model's chance that the lead converts (None: no model configured).
+    probability: float | None = None
 
-    @cached_property
+    @property
     def score_lines(self) -> tuple[Contribution, ...]:
         """Every contribution to the score, in the order they were added."""
+        # A plain property: a cached_property's lock costs more than building the tuple.
         # The rule modules tag their own lines (score, behavior); `extra` is tagged on entry.
         behavior = self.behavior.contributions if self.behavior else ()
         return (*self.points.contributions, *behavior, *self.extra)
@@ -67,11 +73,13 @@ def evaluate(
     """Run every configured step on one lead's values (pure: same inputs, same result)."""
     enrichment = _enrich(values, rules, last_written)
     seen = enrichment.values(values) if enrichment else values
+    probability, predicted = _predict(seen, rules)
+    added = (*extra, *predicted)
     points = score_lead(seen, rules.scoring)
     grading = rules.grading
     day = decay_day(now)
     behavior = behavior_score(seen, engagement, grading.behavior, day) if grading else None
-    score = combined_score(points, behavior, extra, rules.scoring.max_score)
+    score = combined_score(points, behavior, added, rules.scoring.max_score)
     grade = grade_lead(seen, grading.grade) if grading else None
     rating = _rating(score, grade, rules)
     lifecycle = None
@@ -79,12 +87,31 @@ def evaluate(
         lifecycle = _status(seen, score, grade.grade if grade else None, rules, last_written)
     return Evaluation(
         values=seen, enrichment=enrichment, points=points, behavior=behavior,
-        extra=tuple(extra), score=score, grade=grade, rating=rating, lifecycle=lifecycle,
+        extra=added, score=score, grade=grade, rating=rating, lifecycle=lifecycle,
+        probability=probability,
     )  # fmt: skip
 
 
+def _predict(
+    values: Mapping[str, Any], rules: RuleSet
+) -> tuple[float | None, tuple[Contribution, ...]]:
+    """The model's probability and its score line, from the lead as enrichment leaves it.
+
+    The enriched view is what the org holds once the fills land, so the next
+    cycle predicts the same and writes nothing again.
+    """
+    predictive = rules.predictive
+    if predictive is None:
+        return None, ()
+    config = predictive.config
+    probability, line, _factors = predicted_contribution(values, predictive.model, config)
+    return probability, tagged((line,), "predict")
+
+
+@lru_cache(maxsize=64)
 def decay_day(now: datetime) -> datetime:
     """The moment decay is worked out at: the start of `now`'s day in UTC."""
+    # Remembered: a page of leads is decided at one `now` (a pure function of it).
     moment = now.astimezone(UTC) if now.tzinfo is not None else now.replace(tzinfo=UTC)
     return datetime.combine(moment.date(), time.min, UTC)
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sfsync.rules.criteria import Criteria, Criterion, Operator, parse_filter_logic
+from sfsync.rules.criteria import Criteria, Criterion, Operator, compile_filter_logic
 
 Test = Callable[[Mapping[str, Any]], bool]
 _SCHEME = re.compile(r"^[a-z]+://")
@@ -49,26 +49,53 @@ class CriteriaRule(BaseModel):
     @cached_property
     def holds(self) -> Test:
         """Whether the rule's criteria are true for a record's values (compiled on first use)."""
-        tests = tuple(compile_row(row) for row in self.criteria)
-        if self.filter_logic is not None:
-            logic = parse_filter_logic(self.filter_logic)
-            return lambda values: logic([test(values) for test in tests])
-        if len(tests) == 1:
-            return tests[0]
-        return lambda values: all(test(values) for test in tests)
+        return compile_rule(self.criteria, self.filter_logic)
 
     def fields_read(self) -> set[str]:
         """The fields (and `$facts`) the rule looks at."""
         return {row.field for row in self.criteria}
 
 
-def compile_row(row: Criterion) -> Test:
-    """A fast test with exactly the meaning of `row.holds`."""
+def compile_rule(rows: Sequence[Criterion], filter_logic: str | None = None) -> Test:
+    """Rows and logic as one fast test, with exactly the meaning of `Criteria.holds`.
+
+    Rows are tested only until the answer is known (all rows are pure). A
+    rule whose rows all read one field ("VP or Director, but not Assistant")
+    remembers its whole answer per text value of that field, not each row's.
+    """
+    fields = {row.field for row in rows}
+    shared = len(rows) > 1 and len(fields) == 1
+    tests = [compile_row(row, remember=not shared) for row in rows]
+    test = _all_of(tests) if filter_logic is None else compile_filter_logic(filter_logic, tests)
+    if shared and any(row.operator in _TEXT_WORK for row in rows):
+        return _remembered(rows[0].field, test)
+    return test
+
+
+def _all_of(tests: list[Test]) -> Test:
+    if not tests:
+        return lambda _values: True
+    first, *rest = tests
+    if not rest:
+        return first
+    second = _all_of(rest) if len(rest) < NESTED_ROWS else _every(rest)
+    return lambda values: first(values) and second(values)
+
+
+def _every(tests: list[Test]) -> Test:
+    return lambda values: all(test(values) for test in tests)
+
+
+def compile_row(row: Criterion, *, remember: bool = True) -> Test:
+    """A fast test with exactly the meaning of `row.holds`.
+
+    `remember=False` leaves out the memo of text answers (the caller keeps its own).
+    """
     options: list[Any] = list(row.value) if isinstance(row.value, list | tuple) else [row.value]
     if not all(isinstance(o, str | int | float) for o in options):
         return _BY_OPERATOR.get(row.operator, _as_is)(row, [])
     test = _TEXT_FORMS.get(row.operator, _as_is)(row, options)
-    return _remembered(row.field, test) if row.operator in _TEXT_WORK else test
+    return _remembered(row.field, test) if remember and row.operator in _TEXT_WORK else test
 
 
 # Operators whose test folds and searches text: worth remembering per value, as the same
@@ -79,15 +106,22 @@ _TEXT_WORK = frozenset(
      Operator.STARTS_WITH, Operator.MATCHES_DOMAIN}
 )  # fmt: skip
 MEMO_SIZE = 8192
+# Rows joined by AND that are compiled into nested closures; more are looped over.
+NESTED_ROWS = 16
 
 
 def _remembered(field: str, test: Test) -> Test:
-    """`test` with its answers remembered per text value of `field` (a pure function of it)."""
-    memo: dict[str, bool] = {}
+    """`test` with its answers remembered per value of `field` (a pure function of it).
+
+    Only text, true/false and blank values are remembered: never 1 for True,
+    and no unhashable values.
+    """
+    memo: dict[str | bool | None, bool] = {}
 
     def remembered(values: Mapping[str, Any]) -> bool:
         actual = values.get(field)
-        if type(actual) is not str:
+        kind = type(actual)
+        if kind is not str and kind is not bool and actual is not None:
             return test(values)
         found = memo.get(actual)
         if found is None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
@@ -247,6 +248,9 @@ _TESTS: dict[Operator, Callable[[Any, Any], bool]] = {
 # -- filter logic --------------------------------------------------------------
 
 Logic = Callable[[Sequence[bool]], bool]
+T = TypeVar("T")
+# What filter logic compiles to: a function of the rows' results, or of the record itself.
+Node = Callable[[T], bool]
 _TOKEN = re.compile(r"\s*(?:(\d+)|(\()|(\))|(AND\b)|(OR\b)|(NOT\b)|(\S))", re.IGNORECASE)
 
 
@@ -275,10 +279,24 @@ def parse_filter_logic(text: str) -> Logic:
     Like Salesforce, mixing AND and OR without parentheses is refused, because
     admins read `1 AND 2 OR 3` differently.
     """
+    return _parse(text, _ResultsNodes())
+
+
+def compile_filter_logic(text: str, tests: Sequence[Callable[[T], bool]]) -> Callable[[T], bool]:
+    """The logic over row tests themselves: `1 OR 2` runs test 2 only when test 1 fails.
+
+    Same meaning as `parse_filter_logic(text)` applied to every test's result
+    (a row number past the tests is false), for tests that are pure and
+    return bools: skipping a test then changes nothing but the time taken.
+    """
+    return _parse(text, _TestNodes(tuple(tests)))
+
+
+def _parse(text: str, nodes: _Nodes[T]) -> Callable[[T], bool]:
     tokens = _tokens(text)
     if not tokens:
         raise FilterLogicError("filter logic is empty")
-    parser = _LogicParser(tokens, text)
+    parser = _LogicParser(tokens, text, nodes)
     logic = parser.expression()
     if parser.pos != len(tokens):
         raise FilterLogicError(f"unexpected {tokens[parser.pos]!r} in filter logic {text!r}")
@@ -286,12 +304,75 @@ def parse_filter_logic(text: str) -> Logic:
 
 
 MAX_LOGIC_DEPTH = 50
+# Longest AND / OR chain compiled into nested closures; longer ones (rare) loop instead,
+# so that hundreds of rows cannot reach the interpreter's recursion limit.
+NESTED_TERMS = 16
 
 
-class _LogicParser:
-    def __init__(self, tokens: list[str], text: str) -> None:
+class _Nodes(Protocol[T]):
+    """What the parser builds: a row's node, and the AND or OR of nodes (NOT is its own)."""
+
+    def row(self, index: int) -> Node[T]: ...
+
+    def all_of(self, terms: list[Node[T]]) -> Node[T]: ...
+
+    def any_of(self, terms: list[Node[T]]) -> Node[T]: ...
+
+
+class _ResultsNodes:
+    """Functions of the list of every row's result (`parse_filter_logic`)."""
+
+    def row(self, index: int) -> Logic:
+        return lambda r: index < len(r) and r[index]
+
+    def all_of(self, terms: list[Logic]) -> Logic:
+        return lambda r: all(t(r) for t in terms)
+
+    def any_of(self, terms: list[Logic]) -> Logic:
+        return lambda r: any(t(r) for t in terms)
+
+
+@dataclass(frozen=True)
+class _TestNodes(Generic[T]):
+    """Functions of a record that call the row tests, stopping as soon as the answer is known.
+
+    `1 OR 2 OR 3` becomes `t1(v) or (t2(v) or t3(v))`: nested closures cost less
+    per record than `any()` over a generator.
+    """
+
+    tests: tuple[Node[T], ...]
+
+    def row(self, index: int) -> Node[T]:
+        return self.tests[index] if index < len(self.tests) else _never
+
+    def all_of(self, terms: list[Node[T]]) -> Node[T]:
+        if len(terms) > NESTED_TERMS:
+            return lambda v: all(t(v) for t in terms)
+        first, *rest = terms
+        if not rest:
+            return first
+        second = self.all_of(rest)
+        return lambda v: first(v) and second(v)
+
+    def any_of(self, terms: list[Node[T]]) -> Node[T]:
+        if len(terms) > NESTED_TERMS:
+            return lambda v: any(t(v) for t in terms)
+        first, *rest = terms
+        if not rest:
+            return first
+        second = self.any_of(rest)
+        return lambda v: first(v) or second(v)
+
+
+def _never(_values: Any) -> bool:
+    return False
+
+
+class _LogicParser(Generic[T]):
+    def __init__(self, tokens: list[str], text: str, nodes: _Nodes[T]) -> None:
         self.tokens, self.text, self.pos = tokens, text, 0
         self.depth = 0
+        self.nodes = nodes
 
     def _peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -303,7 +384,7 @@ class _LogicParser:
         self.pos += 1
         return token
 
-    def expression(self) -> Logic:
+    def expression(self) -> Node[T]:
         terms = [self.unary()]
         joiner: str | None = None
         while self._peek() in ("AND", "OR"):
@@ -314,11 +395,9 @@ class _LogicParser:
                 )
             joiner = op
             terms.append(self.unary())
-        if joiner == "OR":
-            return lambda r: any(t(r) for t in terms)
-        return lambda r: all(t(r) for t in terms)
+        return self.nodes.any_of(terms) if joiner == "OR" else self.nodes.all_of(terms)
 
-    def unary(self) -> Logic:
+    def unary(self) -> Node[T]:
         self.depth += 1
         if self.depth > MAX_LOGIC_DEPTH:
             raise FilterLogicError(f"filter logic nests deeper than {MAX_LOGIC_DEPTH} levels")
@@ -327,11 +406,11 @@ class _LogicParser:
         finally:
             self.depth -= 1
 
-    def _unary(self) -> Logic:
+    def _unary(self) -> Node[T]:
         token = self._take()
         if token == "NOT":
             inner = self.unary()
-            return lambda r: not inner(r)
+            return lambda v: not inner(v)
         if token == "(":
             inner = self.expression()
             if self._take() != ")":
@@ -341,5 +420,5 @@ class _LogicParser:
             index = int(token) - 1
             if index < 0:
                 raise FilterLogicError(f"row numbers start at 1 in filter logic {self.text!r}")
-            return lambda r: index < len(r) and r[index]
+            return self.nodes.row(index)
         raise FilterLogicError(f"unexpected {token!r} in filter logic {self.text!r}")

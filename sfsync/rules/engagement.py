@@ -9,11 +9,13 @@ version of the lead even when its SystemModstamp did not move.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from json.encoder import encode_basestring as _json
 
-from sfsync.models import EngagementEvent, stable_hash
+from sfsync.models import EngagementEvent
 from sfsync.rules.behavior import Engagement, EventKind
 
 # Spellings feeds use for the kinds (after folding case, spaces and dashes to "_").
@@ -54,10 +56,18 @@ def to_engagement(events: Iterable[EngagementEvent]) -> list[Engagement]:
 
 
 def fingerprint(engagement: Sequence[Engagement]) -> str:
-    """A short, order-independent hash of a lead's engagement ("" when there is none)."""
+    """A short, order-independent hash of a lead's engagement ("" when there is none).
+
+    It is `stable_hash` of the sorted (time, kind, detail) rows, cut to 16
+    digits; the JSON text of those rows is written here directly, which costs
+    a third of `json.dumps` with its options (it runs for every engaged lead
+    the pull reads). A unit test checks both always agree.
+    """
     if not engagement:
         return ""
-    return stable_hash(sorted(_order(e) for e in engagement))[:16]
+    rows = sorted(_order(e) for e in engagement)
+    text = "[" + ", ".join(f"[{_json(a)}, {_json(b)}, {_json(c)}]" for a, b, c in rows) + "]"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _order(event: Engagement) -> tuple[str, str, str]:

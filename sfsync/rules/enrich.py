@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sfsync.models import Contribution
@@ -34,11 +35,19 @@ from sfsync.rules.enrich_text import blank, domain_candidates, host_of, same_val
 from sfsync.rules.enrich_title import TitleFacts, classify_title
 
 PERSON_VALUE = "holds a value someone else entered; enrichment never replaces it"
+_STANDARDIZE = FillMode.STANDARDIZE
+# Facts read from the Country field or, without one, from a phone number's country code.
+_BY_COUNTRY = frozenset({Fact.COUNTRY_CODE, Fact.COUNTRY_NAME})
+# Facts that belong to one person: lines naming them are not remembered.
+_PERSONAL = frozenset({Fact.EMAIL_ADDRESS, Fact.PHONE_E164, Fact.MOBILE_E164})
+# Answers remembered per domain (and per explanation line); longer keys are not kept.
+CACHE_SIZE = 16_384
+MAX_REMEMBERED = 255
 # The part of a decision explanation lines of enrichment belong to.
 PART = "enrichment"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fill:
     """A value enrichment wants written, and why.
 
@@ -69,7 +78,7 @@ class _Parts(NamedTuple):
     title: TitleFacts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Enrichment:
     """What enrichment found for one lead: each enricher's result, the facts, the fills."""
 
@@ -91,20 +100,24 @@ class Enrichment:
     def values(self, lead_values: Mapping[str, Any]) -> dict[str, Any]:
         """The lead as the next rules should see it: its values, the fills, then the facts."""
         merged = dict(lead_values)
-        merged.update((fill.field, fill.value) for fill in self.fills)
+        for fill in self.fills:
+            merged[fill.field] = fill.value
         merged.update(self.facts)
         return merged
 
     def explain(self) -> tuple[Contribution, ...]:
         """Lines for `sfsync explain`: what each enricher found, then each fill."""
+        email, phone = self.email, self.phone
         lines = [
-            Contribution("Enrich e-mail", 0, self.email.describe(), PART),
-            Contribution("Enrich phone", 0, self.phone.describe(), PART),
-            Contribution("Enrich country", 0, _place(self), PART),
-            Contribution("Enrich company", 0, _company(self), PART),
-            Contribution("Enrich title", 0, self.title.describe(), PART),
+            _own_line("Enrich e-mail", email.describe(), email.address is not None),
+            _own_line("Enrich phone", phone.describe(), phone.e164 is not None),
+            _line("Enrich country", _place(self)),
+            _line("Enrich company", _company(self)),
+            _line("Enrich title", self.title.describe()),
         ]
-        lines += [Contribution(f"Fill {f.field}", 0, _fill_reason(f), PART) for f in self.fills]
+        lines += [
+            _own_line(f"Fill {f.field}", _fill_reason(f), f.fact in _PERSONAL) for f in self.fills
+        ]
         lines += [Contribution(f"Keep {n}", 0, why, PART) for n, why in self.kept.items()]
         return tuple(lines)
 
@@ -150,13 +163,13 @@ def _derive(
             phone = _phone(values, src.phone, country.code, config)
             mobile = _phone(values, src.mobile, country.code, config)
     website = _read(values, src.website)
+    company, competitor = _by_domain(email, website, data)
     return _Parts(
         email=email, phone=phone, mobile=mobile, country=country,
         country_source=country_source,
         state=resolve_state(_read(values, src.state), country.code if country else None, data.geo),
         company_name=normalise_company(_read(values, src.company), data.legal_suffixes),
-        company=find_company(email.corporate_domain, website, data.firmographics),
-        competitor=_competitor(email.domain, website, data.competitors),
+        company=company, competitor=competitor,
         title=classify_title(_read(values, src.title), config.title),
     )  # fmt: skip
 
@@ -182,6 +195,29 @@ def _country_from_phones(
     return None, None
 
 
+def _by_domain(
+    email: EmailFacts, website: Any, data: EnrichmentData
+) -> tuple[CompanyMatch | None, str | None]:
+    """The firmographics match and the competitor, from the e-mail domain and the Website."""
+    if website is None or (type(website) is str and len(website) <= MAX_REMEMBERED):
+        return _domain_facts(email.corporate_domain, email.domain, website, data)
+    return _look_up_domains(email.corporate_domain, email.domain, website, data)
+
+
+def _look_up_domains(
+    corporate: str | None, domain: str | None, website: Any, data: EnrichmentData
+) -> tuple[CompanyMatch | None, str | None]:
+    return (
+        find_company(corporate, website, data.firmographics),
+        _competitor(domain, website, data.competitors),
+    )
+
+
+# Thousands of leads share a few hundred company domains: their answers are remembered
+# (a pure function of the domains, the Website and the data, which compares by identity).
+_domain_facts = lru_cache(maxsize=CACHE_SIZE)(_look_up_domains)
+
+
 def _competitor(email_domain: str | None, website: Any, competitors: frozenset[str]) -> str | None:
     if not competitors:
         return None
@@ -191,6 +227,20 @@ def _competitor(email_domain: str | None, website: Any, competitors: frozenset[s
             if candidate in competitors:
                 return candidate
     return None
+
+
+# Every fact, in the order `Enrichment.facts` lists them (explanations and summaries keep it).
+# Looked up once here: reading a member off an enum class costs ~0.15 µs each time.
+FACT_ORDER: tuple[Fact, ...] = (
+    Fact.EMAIL_ADDRESS, Fact.EMAIL_DOMAIN, Fact.EMAIL_VALID, Fact.EMAIL_FREE,
+    Fact.EMAIL_DISPOSABLE, Fact.EMAIL_ROLE,
+    Fact.PHONE_E164, Fact.PHONE_COUNTRY, Fact.PHONE_VALID,
+    Fact.MOBILE_E164, Fact.MOBILE_COUNTRY, Fact.MOBILE_VALID,
+    Fact.COUNTRY_CODE, Fact.COUNTRY_NAME, Fact.STATE_CODE, Fact.STATE_NAME,
+    Fact.COMPANY_NAME, Fact.COMPANY_DOMAIN, Fact.COMPANY_KNOWN, Fact.COMPANY_EMPLOYEES,
+    Fact.COMPANY_REVENUE, Fact.COMPANY_INDUSTRY, Fact.COMPANY_COMPETITOR,
+    Fact.TITLE_SENIORITY, Fact.TITLE_DEPARTMENT,
+)  # fmt: skip
 
 
 def _facts(parts: _Parts) -> dict[str, Any]:
@@ -204,29 +254,21 @@ def _facts(parts: _Parts) -> dict[str, Any]:
     )
     valid, match, title = email.valid, parts.company, parts.title
     firm = match.facts if match else None
-    return {
-        Fact.EMAIL_ADDRESS: email.address, Fact.EMAIL_DOMAIN: email.domain,
-        Fact.EMAIL_VALID: valid if email.present else None,
-        Fact.EMAIL_FREE: email.free if valid else None,
-        Fact.EMAIL_DISPOSABLE: email.disposable if valid else None,
-        Fact.EMAIL_ROLE: email.role if valid else None,
-        Fact.PHONE_E164: phone.e164, Fact.PHONE_COUNTRY: phone.country,
-        Fact.PHONE_VALID: None if phone is NO_PHONE else phone.valid,
-        Fact.MOBILE_E164: mobile.e164, Fact.MOBILE_COUNTRY: mobile.country,
-        Fact.MOBILE_VALID: None if mobile is NO_PHONE else mobile.valid,
-        Fact.COUNTRY_CODE: country.code if country else None,
-        Fact.COUNTRY_NAME: country.name if country else None,
-        Fact.STATE_CODE: state.code if state else None,
-        Fact.STATE_NAME: state.name if state else None,
-        Fact.COMPANY_NAME: parts.company_name,
-        Fact.COMPANY_DOMAIN: match.domain if match else email.corporate_domain,
-        Fact.COMPANY_KNOWN: match is not None,
-        Fact.COMPANY_EMPLOYEES: firm.employees if firm else None,
-        Fact.COMPANY_REVENUE: firm.annual_revenue if firm else None,
-        Fact.COMPANY_INDUSTRY: firm.industry if firm else None,
-        Fact.COMPANY_COMPETITOR: parts.competitor is not None,
-        Fact.TITLE_SENIORITY: title.seniority, Fact.TITLE_DEPARTMENT: title.department,
-    }  # fmt: skip
+    values = (  # in FACT_ORDER
+        email.address, email.domain, valid if email.present else None,
+        email.free if valid else None, email.disposable if valid else None,
+        email.role if valid else None,
+        phone.e164, phone.country, None if phone is NO_PHONE else phone.valid,
+        mobile.e164, mobile.country, None if mobile is NO_PHONE else mobile.valid,
+        country.code if country else None, country.name if country else None,
+        state.code if state else None, state.name if state else None,
+        parts.company_name, match.domain if match else email.corporate_domain,
+        match is not None, firm.employees if firm else None,
+        firm.annual_revenue if firm else None, firm.industry if firm else None,
+        parts.competitor is not None,
+        title.seniority, title.department,
+    )  # fmt: skip
+    return dict(zip(FACT_ORDER, values, strict=True))
 
 
 def _plan_fills(
@@ -238,16 +280,19 @@ def _plan_fills(
 ) -> tuple[tuple[Fill, ...], dict[str, str]]:
     fills: list[Fill] = []
     kept: dict[str, str] = {}
-    for rule in config.fills:
-        value, current = facts[rule.fact], values.get(rule.field)
-        if value is None or same_value(current, value):
+    for name, fact, rule in config.fill_plan:
+        value = facts[fact]
+        if value is None:
             continue
-        if blank(current) or _ours(rule.field, current, last_written):
-            fills.append(Fill(rule.field, value, rule.fact))
+        current = values.get(name)
+        if same_value(current, value):
+            continue
+        if blank(current) or _ours(name, current, last_written):
+            fills.append(Fill(name, value, fact))
         elif _restates(rule, country_source, config.sources):
-            fills.append(Fill(rule.field, value, rule.fact, standardizes=True))
+            fills.append(Fill(name, value, fact, standardizes=True))
         else:
-            kept[rule.field] = PERSON_VALUE
+            kept[name] = PERSON_VALUE
     return tuple(fills), kept
 
 
@@ -257,9 +302,9 @@ def _ours(field: str, current: Any, last_written: Mapping[str, Any]) -> bool:
 
 def _restates(rule: FillRule, country_source: str | None, sources: Sources) -> bool:
     """Whether this lead's fact was read from the very field the rule would rewrite."""
-    if rule.mode is not FillMode.STANDARDIZE:
+    if rule.mode is not _STANDARDIZE:
         return False
-    if rule.fact in (Fact.COUNTRY_CODE, Fact.COUNTRY_NAME):
+    if rule.fact in _BY_COUNTRY:
         return country_source == rule.field
     return bool(restated_field(rule.fact, sources) == rule.field)
 
@@ -282,6 +327,17 @@ def _company(enrichment: Enrichment) -> str:
         f"{name}; {facts.name} by {match.source} {match.domain}: "
         f"{facts.employees} employees, revenue {facts.annual_revenue}, {facts.industry}"
     )
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _line(rule: str, detail: str) -> Contribution:
+    """An explanation line; the same titles, places and companies recur, and lines are frozen."""
+    return Contribution(rule, 0, detail, PART)
+
+
+def _own_line(rule: str, detail: str, personal: bool) -> Contribution:
+    """A line that names this lead's own address or number is not worth remembering."""
+    return Contribution(rule, 0, detail, PART) if personal else _line(rule, detail)
 
 
 def _fill_reason(fill: Fill) -> str:

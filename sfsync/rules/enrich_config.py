@@ -7,6 +7,7 @@ so that criteria rows in grading and lifecycle rules can read them too.
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cached_property
 
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -135,6 +136,11 @@ class EnrichmentConfig(BaseModel):
             legal_suffixes=self.legal_suffixes,
             competitors=self.competitor_domains,
         )
+
+    @cached_property
+    def fill_plan(self) -> tuple[tuple[str, Fact, FillRule], ...]:
+        """(field, fact, rule) of each fill, read once instead of per lead."""
+        return tuple((rule.field, rule.fact, rule) for rule in self.fills)
 
     def fields_read(self) -> set[str]:
         """Every Lead field enrichment looks at (for the input hash)."""

@@ -8,8 +8,10 @@ grading and disqualification read these flags, so they are computed once here.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sfsync.rules.enrich_text import clean_text, domain_candidates
 
@@ -20,6 +22,8 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"(?:{_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}})")
 _WORD_BREAK = re.compile(r"[.\-_]")
 _WRAPPERS = "<>\"' ,;"
+# Domains remembered: a pure function's answers; thousands of leads share a few domains.
+CACHE_SIZE = 16_384
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class EmailLists:
     role_prefixes: frozenset[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EmailFacts:
     """An address, normalised, with what it tells; `address` is None when it is not valid."""
 
@@ -57,11 +61,17 @@ class EmailFacts:
         """One line for `sfsync explain`."""
         if self.address is None:
             return "not a valid e-mail address" if self.present else "no e-mail address"
-        kinds = [n for n, on in (("free-mail", self.free), ("disposable", self.disposable),
-                                 ("role address", self.role)) if on]  # fmt: skip
-        return f"{self.address}: " + (", ".join(kinds) if kinds else "personal, corporate domain")
+        return f"{self.address}: {_KINDS[bool(self.free), bool(self.disposable), bool(self.role)]}"
 
 
+def _kinds(free: bool, disposable: bool, role: bool) -> str:
+    kinds = [n for n, on in (("free-mail", free), ("disposable", disposable),
+                             ("role address", role)) if on]  # fmt: skip
+    return ", ".join(kinds) if kinds else "personal, corporate domain"
+
+
+# What an address is, for each (free, disposable, role): worked out once.
+_KINDS = {flags: _kinds(*flags) for flags in itertools.product((False, True), repeat=3)}
 NO_EMAIL = EmailFacts(address=None, domain=None, present=False)
 INVALID_EMAIL = EmailFacts(address=None, domain=None)
 
@@ -78,15 +88,27 @@ def analyse_email(value: object, lists: EmailLists) -> EmailFacts:
     if address is None:
         return INVALID_EMAIL if clean_text(value, MAX_ADDRESS) else NO_EMAIL
     local, domain = address.rsplit("@", 1)
-    candidates = tuple(domain_candidates(domain))
-    free = not lists.free_mail.isdisjoint(candidates)
+    free, disposable = _hosted_by(domain, lists.free_mail, lists.disposable)
     return EmailFacts(
         address=address,
         domain=domain,
         free=free,
-        disposable=not free and not lists.disposable.isdisjoint(candidates),
+        disposable=disposable,
         role=is_role(local, lists.role_prefixes),
     )
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _hosted_by(
+    domain: str, free_mail: frozenset[str], disposable: frozenset[str]
+) -> tuple[bool, bool]:
+    """(free-mail, disposable) for a domain or any of its parents; domains recur across leads.
+
+    The lists are keys too (a frozenset keeps its hash): other lists, other answers.
+    """
+    candidates = tuple(domain_candidates(domain))
+    free = not free_mail.isdisjoint(candidates)
+    return free, not free and not disposable.isdisjoint(candidates)
 
 
 def normalise_address(value: object) -> str | None:
@@ -98,10 +120,16 @@ def normalise_address(value: object) -> str | None:
     if len(text) > MAX_ADDRESS or text.count("@") != 1:
         return None
     local, domain = text.split("@")
-    ascii_domain = _ascii_domain(domain)
-    if len(local) > MAX_LOCAL or ascii_domain is None or not _LOCAL.fullmatch(local):
+    if len(local) > MAX_LOCAL or not _LOCAL.fullmatch(local) or not _valid_domain(domain):
         return None
-    return f"{local}@{domain}" if _DOMAIN.fullmatch(ascii_domain) else None
+    return f"{local}@{domain}"
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _valid_domain(domain: str) -> bool:
+    """Whether the part after "@" is a domain name (in its ASCII form); domains recur."""
+    ascii_domain = _ascii_domain(domain)
+    return ascii_domain is not None and _DOMAIN.fullmatch(ascii_domain) is not None
 
 
 def _ascii_domain(domain: str) -> str | None:

@@ -21,6 +21,9 @@ from sfsync.rules.enrich_text import clean_text, csv_rows, fold_key
 _KIND_WORDS = (" sheng", " shi", " zizhiqu", " sar", " uygur", " huizu", " zhuangzu")
 # Country and state fields are short; anything longer is not a place name.
 MAX_PLACE = 80
+# Raw values remembered, and the longest one kept as a key.
+CACHE_SIZE = 4096
+MAX_REMEMBERED = 2 * MAX_PLACE
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,12 @@ def build_geo_index(country_aliases: str = "", state_aliases: str = "") -> GeoIn
 
 def resolve_country(value: object, index: GeoIndex) -> Country | None:
     """The country a Country field means, or None when it is blank or unknown."""
+    if type(value) is str and len(value) <= MAX_REMEMBERED:
+        return _remembered_country(value, index)
+    return _resolve_country(value, index)
+
+
+def _resolve_country(value: object, index: GeoIndex) -> Country | None:
     text = clean_text(value, MAX_PLACE)
     return _country(text, index) if text else None
 
@@ -79,10 +88,22 @@ def resolve_state(value: object, country_code: str | None, index: GeoIndex) -> S
     A state is only resolved inside a known country: "GA" is Georgia in the
     US but nothing at all in Germany.
     """
+    if type(value) is str and len(value) <= MAX_REMEMBERED:
+        return _remembered_state(value, country_code, index)
+    return _resolve_state(value, country_code, index)
+
+
+def _resolve_state(value: object, country_code: str | None, index: GeoIndex) -> State | None:
     text = clean_text(value, MAX_PLACE)
     if not text or not country_code:
         return None
     return index.states.get((country_code, fold_key(text)))
+
+
+# The same few hundred spellings recur across leads: answers by raw value are remembered
+# (pure functions of the value and the index, which compares by identity).
+_remembered_country = lru_cache(maxsize=CACHE_SIZE)(_resolve_country)
+_remembered_state = lru_cache(maxsize=CACHE_SIZE)(_resolve_state)
 
 
 @lru_cache(maxsize=4096)

@@ -23,7 +23,7 @@ MAX_PHONE = 40
 CACHE_SIZE = 65_536
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PhoneFacts:
     """A parsed number: E.164 (with " ext. N" when it has one) and its country.
 

@@ -10,8 +10,9 @@ measures *interest*; the rating combines both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -20,12 +21,15 @@ from sfsync.models import Contribution
 from sfsync.rules.behavior import BehaviorConfig
 from sfsync.rules.conditions import CriteriaRule
 from sfsync.rules.enrich_text import blank
+from sfsync.rules.predict import PredictiveConfig
 
 # Lowest to highest; each step is a third of a letter, F has no thirds.
 GRADES = ("F", "D-", "D", "D+", "C-", "C", "C+", "B-", "B", "B+", "A-", "A", "A+")
 RANKS = {grade: rank for rank, grade in enumerate(GRADES)}
 TOP = len(GRADES) - 1
 MATCH, MISMATCH = "matches the profile", "does not match the profile"
+# A move on the grade scale, in thirds of a letter, and its line in the explanation.
+Step = tuple[int, Contribution]
 
 
 def _known_grade(value: str) -> str:
@@ -50,6 +54,32 @@ class ProfileRule(CriteriaRule):
     # Thirds of a letter: 1 moves D to D+, 3 moves D to C.
     up: int = Field(default=1, ge=0, le=TOP)
     down: int = Field(default=0, ge=0, le=TOP)
+
+    @cached_property
+    def steps(self) -> tuple[Step | None, Step | None]:
+        """The step up when the rule holds and down when it surely does not (None: no step).
+
+        Built once: the lines are frozen values every lead that takes the step shares.
+        """
+        up = (self.up, Contribution(self.name, self.up, MATCH, "grade")) if self.up else None
+        down = (-self.down, Contribution(self.name, -self.down, MISMATCH, "grade"))
+        return up, (down if self.down else None)
+
+    @cached_property
+    def step(self) -> Callable[[Mapping[str, Any]], Step | None]:
+        """The lead's step, compiled once: up if the rule holds, down if it surely does not."""
+        holds, (up, down) = self.holds, self.steps
+        if down is None:
+            return lambda values: up if holds(values) else None
+        fields = tuple(row.field for row in self.criteria)
+
+        def step(values: Mapping[str, Any]) -> Step | None:
+            if holds(values):
+                return up
+            # All fields blank: the rule says nothing about the lead.
+            return None if all(blank(values.get(f)) for f in fields) else down
+
+        return step
 
 
 class GradeConfig(BaseModel):
@@ -93,6 +123,8 @@ class GradingConfig(BaseModel):
     grade: GradeConfig
     # Tried in order; the first whose minimums the lead reaches gives the rating.
     ratings: tuple[RatingRule, ...] = ()
+    # The trained model's probability as score points (its file is loaded with the mappings).
+    predictive: PredictiveConfig | None = None
 
     def fields_read(self) -> set[str]:
         """Every field and `$fact` the grade and behaviour rules look at."""
@@ -101,7 +133,7 @@ class GradingConfig(BaseModel):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GradeOutcome:
     """A lead's grade and the steps that led to it (points are thirds of a letter)."""
 
@@ -123,20 +155,11 @@ def grade_lead(values: Mapping[str, Any], config: GradeConfig) -> GradeOutcome:
     position = RANKS[config.start]
     steps: list[Contribution] = []
     for rule in config.profile:
-        move = _move(rule, values)
-        if move:
-            position = min(TOP, max(0, position + move))
-            steps.append(Contribution(rule.name, move, MATCH if move > 0 else MISMATCH, "grade"))
+        step = rule.step(values)
+        if step is not None:
+            position = min(TOP, max(0, position + step[0]))
+            steps.append(step[1])
     return GradeOutcome(grade=GRADES[position], steps=tuple(steps))
-
-
-def _move(rule: ProfileRule, values: Mapping[str, Any]) -> int:
-    """Thirds of a letter: up if the rule holds, down if its fields are known and it does not."""
-    if rule.holds(values):
-        return rule.up
-    if not rule.down or all(blank(values.get(row.field)) for row in rule.criteria):
-        return 0
-    return -rule.down
 
 
 def rate_lead(score: float, grade: str | None, ratings: tuple[RatingRule, ...]) -> str | None:

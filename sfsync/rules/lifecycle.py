@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -25,6 +26,9 @@ from sfsync.rules.conditions import CriteriaRule
 from sfsync.rules.criteria import Criterion
 from sfsync.rules.enrich_text import same_value
 from sfsync.rules.grade import GradeName, rank
+
+# Moves remembered per lifecycle config; a pure function's answers, so any size is safe.
+MEMO_SIZE = 20_000
 
 
 class Stage(StrEnum):
@@ -97,6 +101,11 @@ class LifecycleConfig(BaseModel):
         _check_gates(self)
         return self
 
+    @cached_property
+    def memo(self) -> dict[tuple[Any, ...], LifecycleOutcome]:
+        """Moves already worked out, by (status, score, grade, disqualifier): they recur."""
+        return {}
+
     def position(self, status: str) -> int | None:
         """Where a status sits in the lifecycle order; None if it is not in it."""
         return self.order.index(status) if status in self.order else None
@@ -137,7 +146,7 @@ def _check_gates(config: LifecycleConfig) -> None:
         raise ValueError("bad_fit needs max_grade: the best grade that is still a bad fit")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LifecycleOutcome:
     """The stage the rules chose, the status and owner to write (None: leave), and why."""
 
@@ -167,13 +176,53 @@ def next_status(
     current = str(values.get(config.status_field) or "")
     if current in config.people_own:
         return _stay(None, f"status {current!r} belongs to people; sfsync leaves it")
-    disqualifier = next((d for d in config.disqualify if d.holds(values)), None)
+    disqualifier = _disqualifier(values, config)
     if disqualifier is None and _recycles(values, current, config, last_written or {}):
         return _recycle(current, config)
-    stage, why = _target(values, score, grade, config, disqualifier)
-    if stage is None:
-        return _stay(None, why)
-    return _move(current, stage, why, config)
+    return _targeted(current, score, grade, config, disqualifier)
+
+
+def _disqualifier(values: Mapping[str, Any], config: LifecycleConfig) -> Disqualifier | None:
+    """The first disqualifier that holds, if any."""
+    for rule in config.disqualify:
+        if rule.holds(values):
+            return rule
+    return None
+
+
+def _targeted(
+    current: str,
+    score: float,
+    grade: str | None,
+    config: LifecycleConfig,
+    disqualifier: Disqualifier | None,
+) -> LifecycleOutcome:
+    """The move to the stage the rules pick: a pure function of its arguments, remembered."""
+    if not score or score != score:
+        # 0.0 and -0.0 are one key but read "0" and "-0"; NaN is never found again.
+        return _pick(current, score, grade, config, disqualifier)
+    # The type of score joins the key so that 70 and 70.0 are never mixed up.
+    named = disqualifier.name if disqualifier is not None else None
+    key = (current, score, type(score), grade, named)
+    memo = config.memo
+    found = memo.get(key)
+    if found is None:
+        found = _pick(current, score, grade, config, disqualifier)
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[key] = found
+    return found
+
+
+def _pick(
+    current: str,
+    score: float,
+    grade: str | None,
+    config: LifecycleConfig,
+    disqualifier: Disqualifier | None,
+) -> LifecycleOutcome:
+    stage, why = _target(score, grade, config, disqualifier)
+    return _stay(None, why) if stage is None else _move(current, stage, why, config)
 
 
 def _recycles(
@@ -196,7 +245,6 @@ def _recycle(current: str, config: LifecycleConfig) -> LifecycleOutcome:
 
 
 def _target(
-    values: Mapping[str, Any],
     score: float,
     grade: str | None,
     config: LifecycleConfig,

@@ -119,6 +119,47 @@ class MatchRule(BaseModel):
         return self
 
 
+class DuplicateAction(StrEnum):
+    """What the sync cycle does with a new lead that duplicates an older lead."""
+
+    FLAG = "flag"  # set `duplicate_field` (and `duplicate_status`) on the newer lead
+    MERGE = "merge"  # fold one lead into the other with the SOAP API's merge(), once
+    ALERT = "alert"  # record it for `sfsync explain` and the reports only
+
+
+class MergeMaster(StrEnum):
+    """Which of two duplicate leads survives a merge."""
+
+    OLDEST = "oldest"  # the lead that was there first keeps its owner, history and Id
+    NEWEST = "newest"  # the fresh submission wins (its values are the latest)
+
+
+class MatchActions(BaseModel):
+    """What the sync cycle does with the matches of new leads (matching.yaml `actions:`).
+
+    Matches with contacts and accounts always reach routing: `contact_owner`
+    and `account_owner` entries route a lead to that record's owner.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lead_to_lead: DuplicateAction = DuplicateAction.ALERT
+    # A Lead lookup (or text) field that names the surviving, older lead.
+    duplicate_field: str | None = Field(default=None, min_length=1, max_length=80)
+    # The Status a flagged duplicate moves to (one of the org's Lead statuses), if any.
+    duplicate_status: str | None = Field(default=None, min_length=1, max_length=255)
+    # With `lead_to_lead: merge`: which lead survives (the other is merged into it).
+    merge_master: MergeMaster = MergeMaster.OLDEST
+    # Matches below this confidence (0 to 1) are neither shown nor acted on.
+    min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _flag_needs_a_field(self) -> MatchActions:
+        if self.lead_to_lead is DuplicateAction.FLAG and not self.duplicate_field:
+            raise ValueError("lead_to_lead: flag needs duplicate_field (e.g. Duplicate_Of__c)")
+        return self
+
+
 class MatchingConfig(BaseModel):
     """All of matching.yaml."""
 
@@ -134,6 +175,7 @@ class MatchingConfig(BaseModel):
     default_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     # A blocking key shared by more records than this says nothing (info@, a switchboard).
     max_candidates_per_key: int = Field(default=200, ge=1, le=100_000)
+    actions: MatchActions = Field(default_factory=MatchActions)
 
     @model_validator(mode="after")
     def _unique_rule_names(self) -> MatchingConfig:

@@ -28,6 +28,7 @@ from sfsync.rules.behavior import Engagement
 from sfsync.rules.chain import Evaluation, evaluate, tagged
 from sfsync.rules.convert import decide_conversion
 from sfsync.rules.engagement import fingerprint
+from sfsync.rules.predict import whole_percent
 from sfsync.rules.reasons import reasons, short_reason
 from sfsync.rules.ruleset import FieldsConfig, RuleSet
 
@@ -58,7 +59,8 @@ def decide(
 
     `engagement` is the lead's campaign responses, Tasks and feed events;
     `extra` adds score contributions computed outside the chain (the
-    predictive score). Pure: the same arguments always give the same decision.
+    predictive score of `rules.predictive` is computed inside it, on the
+    enriched lead). Pure: the same arguments always give the same decision.
     """
     hashed = input_hash(lead, rules, engagement)
     if lead.is_deleted or lead.is_converted:
@@ -142,6 +144,9 @@ def _results(found: Evaluation, rules: RuleSet) -> dict[str, Any]:
         wanted[targets.reason] = short_reason(found, rules.fields.max_lengths.get(targets.reason))
     if grading and grading.targets.grade and found.grade is not None:
         wanted[grading.targets.grade] = found.grade.value_for(grading.targets)
+    predictive = rules.predictive
+    if predictive and predictive.config.target and found.probability is not None:
+        wanted[predictive.config.target] = whole_percent(found.probability)
     return wanted
 
 
@@ -202,6 +207,8 @@ def _summary(
     }
     if found.enrichment is not None:
         summary["facts"] = {k: v for k, v in found.enrichment.facts.items() if v is not None}
+    if found.probability is not None:
+        summary["conversion_probability"] = round(found.probability, 4)
     return summary
 
 

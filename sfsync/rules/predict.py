@@ -15,6 +15,7 @@ so the worker scores without the optional `[predict]` extra.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ MODEL_VERSION: Final = 1
 # A factor this close to the average lead (in log-odds) explains nothing.
 MIN_FACTOR_WEIGHT = 0.05
 DEFAULT_RULE_NAME = "Predictive score"
+MODEL_DIGEST_LENGTH = 12
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
@@ -51,6 +53,8 @@ class PredictiveConfig(BaseModel):
     # How many of the lead's strongest factors the explanation lists.
     factors: int = Field(default=3, ge=0, le=20)
     name: str = Field(default=DEFAULT_RULE_NAME, min_length=1, max_length=80)
+    # A number (or percent) field that receives the probability in whole percent; null: none.
+    target: str | None = Field(default=None, min_length=1, max_length=80)
 
 
 class TrainingFacts(BaseModel):
@@ -106,6 +110,24 @@ class LeadModel(BaseModel):
     def _terms(self) -> tuple[tuple[Feature, dict[str, float]], ...]:
         """Each feature with its weights, looked up once: scoring runs per lead."""
         return tuple((f, self.weights.get(f.name, {})) for f in self.features)
+
+
+@dataclass(frozen=True)
+class PredictiveRules:
+    """The `predictive:` section with the model it names, loaded once at start-up."""
+
+    config: PredictiveConfig
+    model: LeadModel
+
+    @cached_property
+    def digest(self) -> str:
+        """A short hash of the model's content: a new model is a new rules version."""
+        return hashlib.sha256(dump_model(self.model).encode()).hexdigest()[:MODEL_DIGEST_LENGTH]
+
+    @cached_property
+    def fields_read(self) -> frozenset[str]:
+        """The Lead fields the model's features read."""
+        return frozenset(feature.field for feature in self.model.features)
 
 
 class Factor(NamedTuple):
@@ -171,6 +193,15 @@ def predicted_contribution(
     if factors:
         detail += ": " + ", ".join(f.describe() for f in factors)
     return prediction.probability, Contribution(config.name, points, detail), factors
+
+
+def whole_percent(probability: float) -> int:
+    """23 for 0.234: what the target field receives (whole numbers stay put in any number field).
+
+    A value with decimals the org's field would round differently would look
+    changed at every cycle and be written again.
+    """
+    return math.floor(probability * 100 + 0.5)
 
 
 def sigmoid(x: float) -> float:

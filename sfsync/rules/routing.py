@@ -43,11 +43,12 @@ class Need(StrEnum):
     INTAKE = "owned by an intake owner"
     INTEGRATION = "owned by the integration user"
     REROUTE = "sfsync routed it earlier and a re-routing rule now applies"
+    SLA_MISSED = "its owner left it untouched past the SLA"
     ROUTED = "sfsync routed it earlier"
     MANUAL = "a person set its owner"
 
 
-ROUTABLE = frozenset({Need.NEW, Need.INTAKE, Need.INTEGRATION, Need.REROUTE})
+ROUTABLE = frozenset({Need.NEW, Need.INTAKE, Need.INTEGRATION, Need.REROUTE, Need.SLA_MISSED})
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class _Context:
     config: RoutingConfig
     state: RoutingSnapshot
     now: datetime
+    # The owner who missed the lead's SLA: not given it again.
+    missed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,13 +124,20 @@ def route(
     config: RoutingConfig,
     state: RoutingSnapshot,
     now: datetime,
+    *,
+    missed_by: str | None = None,
 ) -> RoutingOutcome:
-    """The owner for one lead, the reasons, and the state change to record with the decision."""
+    """The owner for one lead, the reasons, and the state change to record with the decision.
+
+    `missed_by` routes again a lead whose owner missed its SLA, to anyone but them.
+    """
     if now.tzinfo is None:
         raise ValueError("route needs a timezone-aware now")
-    ctx = _Context(values, lead, org, config, state, now)
+    ctx = _Context(values, lead, org, config, state, now, missed_by)
     need = routing_need(values, lead, org, config)
-    if need is Need.ROUTED and _reroutes(ctx):
+    if missed_by is not None and need is Need.ROUTED:
+        need = Need.SLA_MISSED
+    elif need is Need.ROUTED and _reroutes(ctx):
         need = Need.REROUTE
     if need not in ROUTABLE:
         return RoutingOutcome(False, None, need, steps=(Contribution("Owner kept", 0, need),))
@@ -224,6 +234,8 @@ def _by_rule(ctx: _Context, rule: RoutingRule, trail: _Trail) -> _Choice | None:
     if assign.team:
         return _by_team(ctx, rule, assign.team, trail)
     owner, missing = _named_owner(ctx, rule)
+    if owner is not None and ctx.org.same_owner(owner, ctx.missed_by):
+        owner, missing = None, f"{owner} missed this lead's SLA"
     if owner is None:
         trail.note(label, f"matched, but {missing}: next rule")
         return None
@@ -284,6 +296,9 @@ def _available(
         load = ctx.state.load(user_id) if user_id else 0
         at = Availability(ctx.now, skills, user_id is not None, load)
         reason = unavailable(member, team, at)
+        if reason is None and user_id and ctx.org.same_owner(user_id, ctx.missed_by):
+            trail.skipped.append(Skip(team_name, user_id, SkipReason.MISSED_SLA, "missed the SLA"))
+            continue
         if reason is not None or user_id is None:
             why, detail = reason or (SkipReason.INACTIVE, "not an active user")
             trail.skipped.append(Skip(team_name, user_id or member.user, why, detail))

@@ -26,6 +26,7 @@ class SkipReason(StrEnum):
     OUT_OF_HOURS = "out_of_hours"
     MISSING_SKILL = "missing_skill"
     AT_CAPACITY = "at_capacity"
+    MISSED_SLA = "missed_sla"  # left this lead untouched past its SLA
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,8 @@ class SlaConfig(_Frozen):
     priority: str = Field(default="High", min_length=1, max_length=40)
     status: str = Field(default="Not Started", min_length=1, max_length=40)
     description: str | None = Field(default=None, max_length=4000)
+    # Route the lead again (to someone else) when its owner leaves it untouched this long.
+    reroute_after: Duration | None = None
 
 
 class Team(_Frozen):

@@ -19,12 +19,17 @@ from sfsync.rules.enrich_config import EnrichmentConfig
 from sfsync.rules.enrich_data import EnrichmentData
 from sfsync.rules.grade import GradingConfig
 from sfsync.rules.lifecycle import LifecycleConfig
+from sfsync.rules.predict import PredictiveRules
+from sfsync.rules.routing_config import RoutingConfig
+from sfsync.rules.routing_facts import RoutingOrg
 from sfsync.rules.score import ScoringConfig
 
 # Criteria rows name derived facts like `$email.free`; they are not Lead fields.
 FACT_PREFIX = "$"
 # Fields every rule set reads, whatever the mappings say: imported engagement is keyed by Email.
 ENGAGEMENT_KEY_FIELDS = frozenset({"Email"})
+# Routing tells a rep's own lead (owner = creator) and reports speed-to-lead from creation.
+ROUTING_FIELDS = frozenset({"CreatedById", "CreatedDate"})
 
 
 class FieldsConfig(BaseModel):
@@ -55,6 +60,11 @@ class RuleSet:
     lifecycle: LifecycleConfig | None = None
     # Org facts: queue name (or developer name) as the mappings write it -> the queue's Id.
     queue_ids: Mapping[str, str] = field(default_factory=dict)
+    routing: RoutingConfig | None = None
+    # Org facts routing reads (users, Lead queues, the integration user), filled by the job.
+    routing_org: RoutingOrg | None = None
+    # grading.yaml's `predictive:` section with its trained model, loaded with the mappings.
+    predictive: PredictiveRules | None = None
 
     def fields_read(self) -> set[str]:
         """Lead fields the rules read: their hash tells whether a lead needs a new decision."""
@@ -75,6 +85,10 @@ class RuleSet:
             read |= {self.lifecycle.stage_field} if self.lifecycle.stage_field else set()
         if self.reads_engagement:
             read |= ENGAGEMENT_KEY_FIELDS
+        if self.predictive is not None:
+            read |= self.predictive.fields_read
+        if self.routing is not None:
+            read |= self.routing.fields_read() | ROUTING_FIELDS
         return frozenset(name for name in read if not name.startswith(FACT_PREFIX))
 
     @cached_property
@@ -91,8 +105,12 @@ class RuleSet:
 
     @cached_property
     def hash_prefix(self) -> str:
-        """The hashed fields' names as text: part of every input hash (so a new field counts)."""
-        return repr(self.hashed_fields)
+        """The hashed fields' names as text: part of every input hash (so a new field counts).
+
+        The predictive model's digest joins them: a lead scored by another model is another input.
+        """
+        model = f" model {self.predictive.digest}" if self.predictive is not None else ""
+        return repr(self.hashed_fields) + model
 
     @cached_property
     def result_fields(self) -> frozenset[str]:
@@ -102,6 +120,8 @@ class RuleSet:
         if self.grading is not None:
             graded = self.grading.targets
             found |= {n for n in (graded.grade, graded.rating, graded.behavior_score) if n}
+        if self.predictive is not None and self.predictive.config.target:
+            found.add(self.predictive.config.target)
         return frozenset(found)
 
     @cached_property

@@ -85,8 +85,21 @@ class ScoringConfig(BaseModel):
         """Every Lead field the rules look at."""
         return {c.field for rule in self.rules for c in rule.criteria}
 
+    @cached_property
+    def bands(self) -> tuple[tuple[float, str], ...]:
+        """(min_score, rating) of each band, highest first, as plain values."""
+        return tuple((band.min_score, band.rating) for band in self.ratings)
 
-@dataclass(frozen=True)
+    @cached_property
+    def compiled(self) -> tuple[tuple[Test, Contribution], ...]:
+        """Each rule's compiled test with the line it adds: the same value for every lead."""
+        return tuple(
+            (rule.holds, Contribution(rule=rule.name, points=rule.points, part="score"))
+            for rule in self.rules
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ScoreOutcome:
     """A lead's score, its rating, and the contributions behind them."""
 
@@ -103,11 +116,8 @@ class ScoreOutcome:
 
 def score_lead(values: Mapping[str, Any], config: ScoringConfig) -> ScoreOutcome:
     """Score one lead's values: the sum of the points of every rule whose criteria hold."""
-    contributions = tuple(
-        Contribution(rule=rule.name, points=rule.points, part="score")
-        for rule in config.rules
-        if rule.holds(values)
-    )
+    # Lines are shared between leads (they are frozen): building one per lead cost more.
+    contributions = tuple([line for holds, line in config.compiled if holds(values)])
     total = sum(c.points for c in contributions)
     if config.max_score is not None:
         total = min(total, config.max_score)
@@ -117,4 +127,7 @@ def score_lead(values: Mapping[str, Any], config: ScoringConfig) -> ScoreOutcome
 
 def rate(score: float, config: ScoringConfig) -> str | None:
     """The rating of the highest band whose minimum the score reaches."""
-    return next((b.rating for b in config.ratings if score >= b.min_score), None)
+    for min_score, rating in config.bands:
+        if score >= min_score:
+            return rating
+    return None

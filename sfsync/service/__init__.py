@@ -5,6 +5,7 @@
     health.py     `health` and `readiness` verdicts from the runs table (the heartbeat)
     metrics.py    Prometheus metrics on sfsync's own registry; `run_observed` wraps a cycle
     analytics.py  lead analytics as plain data
+    speed.py      speed-to-lead and SLA compliance per team, load per rep, as plain data
     charts.py     inline SVG charts;  page.py  the HTML of the page and of the report
     http.py       the read-only status server (stdlib), loopback by default
 

@@ -1,9 +1,10 @@
 """Lead analytics for the status page and `sfsync report`: plain data in, plain data out.
 
-Computed from `reads.LeadFacts` (one row per lead). The store records each
-lead's score, rating and converted/deleted flags; it does not (yet) record a
-lead's Status, LeadSource, OwnerId or CreatedDate, so the analytics that need
-them say so through `Analytics.missing` instead of showing an empty chart.
+Computed from `reads.LeadFacts` (one row per lead): each lead's score,
+rating and converted/deleted flags, and the Status, LeadSource and OwnerId its
+latest decision recorded. Analytics whose data no decision recorded say so
+through `Analytics.missing` instead of showing an empty chart. Speed-to-lead,
+SLA compliance and routing's load per rep are in `speed.py`.
 """
 
 from __future__ import annotations
@@ -22,10 +23,6 @@ NOT_RECORDED = {
     "status": "leads by Status need the lead's Status in the store",
     "source": "conversion rate by source needs the lead's LeadSource in the store",
 }
-TIME_TO_ASSIGNMENT = (
-    "time from creation to assignment needs the lead's CreatedDate and the time its owner "
-    "was assigned in the store"
-)
 
 
 @dataclass(frozen=True)
@@ -112,12 +109,11 @@ def conversion(facts: Sequence[LeadFacts], key: Callable[[LeadFacts], str | None
 
 def missing(facts: Sequence[LeadFacts]) -> list[str]:
     """What the analytics could not show because the store does not record it."""
-    gaps = [
+    return [
         why
         for name, why in NOT_RECORDED.items()
         if not any(getattr(f, name) is not None for f in facts)
     ]
-    return [*gaps, TIME_TO_ASSIGNMENT]
 
 
 def _counts(

@@ -33,6 +33,21 @@ def percent(value: float) -> str:
     return f"{value:.0%}"
 
 
+def duration(seconds: float) -> str:
+    """A duration as people read it: '45s', '12m 05s', '3h 05m', '2d 4h'."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
 def _figure(title: str, svg_body: str, height: int, legend: str = "") -> str:
     return (
         f"<figure><figcaption>{esc(title)}</figcaption>"

@@ -18,13 +18,16 @@ from sfsync.service import charts, reads
 from sfsync.service.analytics import Analytics, Rate, analyse
 from sfsync.service.charts import esc
 from sfsync.service.health import HealthVerdict, Readiness, health, readiness
+from sfsync.service.speed import WINDOW_DAYS, Durations, SpeedReport, analyse_speed
 from sfsync.store import RunRow, Store
 
 CYCLES_CHARTED = 30
 USAGE_RUNS_CHARTED = 50
+REPS_SHOWN = 50  # the busiest; a page with every rep of a large org would be unreadable
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1080px;color:#222}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
+h3{font-size:15px;margin:16px 0 4px}
 table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 8px;border-bottom:1px solid #eee;
 text-align:left;vertical-align:top}th{background:#f4f4f4}
 .grid{display:flex;flex-wrap:wrap;gap:16px}figure{margin:8px 0}figcaption{font-weight:600}
@@ -44,6 +47,7 @@ class PageData:
     cycles: list[RunRow]
     usage: list[RunRow]
     analytics: Analytics
+    speed: SpeedReport
     verdict: HealthVerdict
     ready: Readiness
     generated_at: datetime
@@ -51,15 +55,24 @@ class PageData:
 
 def collect(store: Store, max_age: timedelta, now: datetime) -> PageData:
     """Read the page's data (raises the store's errors: the caller answers 503)."""
+    analytics, speed = lead_report(store, now)
     return PageData(
         status=status_data(store),
         cycles=list(reversed(store.recent_runs(CYCLES_CHARTED))),
         usage=reads.runs_with_usage(store, USAGE_RUNS_CHARTED),
-        analytics=analyse(reads.lead_facts(store)),
+        analytics=analytics,
+        speed=speed,
         verdict=health(store, max_age, now),
         ready=readiness(store),
         generated_at=now,
     )
+
+
+def lead_report(store: Store, now: datetime) -> tuple[Analytics, SpeedReport]:
+    """The lead analytics, and speed-to-lead over the last WINDOW_DAYS days, read from the store."""
+    analytics = analyse(reads.lead_facts(store))
+    routing = reads.routing_facts(store, now - timedelta(days=WINDOW_DAYS))
+    return analytics, analyse_speed(routing, now, analytics.load_per_rep)
 
 
 def status_page(data: PageData) -> str:
@@ -71,19 +84,19 @@ def status_page(data: PageData) -> str:
         _api_usage(data.usage),
         _leads(data.analytics),
         _dead_letters(data.status["dead_letters"]),
-        analytics_section(data.analytics),
+        analytics_section(data.analytics, data.speed),
     ]
     return _document("sfsync status", "".join(body))
 
 
-def report_page(analytics: Analytics, generated_at: datetime) -> str:
+def report_page(analytics: Analytics, speed: SpeedReport, generated_at: datetime) -> str:
     """The lead-analytics report as a standalone file (`sfsync report --out`)."""
     title = f"<h1>sfsync lead report</h1><p class=note>generated {esc(_when(generated_at))}</p>"
-    return _document("sfsync lead report", title + analytics_section(analytics))
+    return _document("sfsync lead report", title + analytics_section(analytics, speed))
 
 
-def analytics_section(a: Analytics) -> str:
-    """Leads by stage, conversion by score band and source, load per rep, and what is missing."""
+def analytics_section(a: Analytics, speed: SpeedReport) -> str:
+    """Stages, conversion by score band and source, speed-to-lead, SLA, load, what is missing."""
     figures = [
         charts.bars("Leads by stage", a.by_stage),
         charts.bars("Leads by Status", a.by_status) if a.by_status else "",
@@ -96,8 +109,82 @@ def analytics_section(a: Analytics) -> str:
     note = f"<p class=note>Not shown yet:</p><ul class=note>{gaps}</ul>" if gaps else ""
     return (
         f"<section id=analytics><h2>Lead analytics ({esc(charts.number(a.leads))} leads)</h2>"
-        f"<div class=grid>{''.join(figures)}</div>{note}</section>"
+        f"<div class=grid>{''.join(figures)}</div>{note}{speed_section(speed)}</section>"
     )
+
+
+def speed_section(r: SpeedReport) -> str:
+    """Speed-to-lead and SLA compliance per team, and load per rep (or why there are none)."""
+    title = f"<h2 id=speed>Speed-to-lead and SLA (routed since {esc(_when(r.since))})</h2>"
+    loads = _rep_loads(r)
+    if not r.routed:
+        return f"{title}<p class=empty>{esc(r.notes[0])}</p>{loads}"
+    speeds = [(t.team, t.to_owner.p50) for t in r.teams if t.to_owner.p50 is not None]
+    rates = [(s.team, s.compliance) for s in r.sla if s.compliance is not None]
+    figures = [
+        charts.bars("Speed-to-lead per team (median)", speeds, charts.duration) if speeds else "",
+        charts.bars("SLA compliance per team", rates, charts.percent) if rates and r.touches_known
+        else "",
+    ]  # fmt: skip
+    notes = "".join(f"<li>{esc(n)}</li>" for n in r.notes)
+    rerouted = (
+        f"<li>{esc(r.rerouted)} lead(s) only re-routed in this window (not counted)</li>"
+        if r.rerouted
+        else ""
+    )
+    return (
+        f"{title}<div class=grid>{''.join(figures)}</div>{_speed_table(r)}{_sla_table(r)}"
+        f"{loads}<ul class=note>{notes}{rerouted}</ul>"
+    )
+
+
+def _speed_table(r: SpeedReport) -> str:
+    head = ("team", "routed", "owner written", "created → decided", "decided → written",
+            "speed-to-lead")  # fmt: skip
+    rows = [
+        [t.team, t.routed, t.written, _spread(t.to_decision), _spread(t.to_write),
+         _spread(t.to_owner)]
+        for t in [*r.teams, r.overall]
+    ]  # fmt: skip
+    note = "<p class=note>Times are median / 90th percentile.</p>"
+    return "<h3>Speed-to-lead</h3>" + _table(head, rows) + note
+
+
+def _spread(d: Durations) -> str:
+    if d.p50 is None or d.p90 is None:
+        return "—"
+    return f"{charts.duration(d.p50)} / {charts.duration(d.p90)}"
+
+
+def _sla_table(r: SpeedReport) -> str:
+    if not r.sla_overall.with_sla:
+        return "<h3>SLA compliance</h3><p class=empty>no routed lead had an SLA</p>"
+    head = ("team", "with SLA", "on time", "late", "overdue", "not yet due", "compliance")
+    rows = [
+        [s.team, s.with_sla, s.on_time, s.late, s.overdue, s.waiting,
+         charts.percent(s.compliance) if s.compliance is not None and r.touches_known else "—"]
+        for s in [*r.sla, r.sla_overall]
+    ]  # fmt: skip
+    formula = "<p class=note>Compliance = on time / (on time + late + overdue).</p>"
+    return "<h3>SLA compliance</h3>" + _table(head, rows) + formula
+
+
+def _rep_loads(r: SpeedReport) -> str:
+    if not r.loads:
+        return ""
+    head = ("rep", "teams", "open leads (routing)", "open leads (decisions)", "routed by teams")
+    rows = [
+        [rep.owner, ", ".join(rep.teams), _count(rep.open_routing), _count(rep.open_decided),
+         rep.assigned]
+        for rep in r.loads[:REPS_SHOWN]
+    ]  # fmt: skip
+    hidden = len(r.loads) - REPS_SHOWN
+    more = f"<p class=note>{esc(hidden)} more rep(s) not shown</p>" if hidden > 0 else ""
+    return "<h3>Load per rep</h3>" + _table(head, rows) + more
+
+
+def _count(value: int | None) -> object:
+    return "—" if value is None else value
 
 
 def _document(title: str, body: str) -> str:

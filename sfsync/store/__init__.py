@@ -22,8 +22,11 @@ from sqlmodel import Session, col, select
 
 from sfsync.errors import StoreUnavailable
 from sfsync.models import Decision, Lead, WriteOutcome, WriteResult
+from sfsync.routing_state import LeadRouting, PageRouting
 from sfsync.store.engine import make_engine, migrate
 from sfsync.store.events import EngagementStore
+from sfsync.store.followups import after_owner_write, queue_ready
+from sfsync.store.routing import apply_delta, lock_snapshot
 from sfsync.store.tables import (
     Cursor,
     DecisionRow,
@@ -50,6 +53,7 @@ def unavailable(exc: Exception) -> StoreUnavailable:
 
 
 LIVE_STATES = (OutboxState.STAGED, OutboxState.PENDING, OutboxState.SENDING)
+_DECISION_KINDS = (OutboxKind.UPDATE, OutboxKind.CONVERT)
 
 
 def _chunks(items: Sequence[str], size: int = IN_CHUNK) -> Iterator[Sequence[str]]:
@@ -116,17 +120,42 @@ class Store:
                 found.update({row.lead_id: row for row in rows})
         return found
 
+    def reroute_due(self, now: datetime, limit: int = 2000) -> list[str]:
+        """Leads whose SLA re-routing time has come (oldest first), live ones only."""
+        with self.session() as s:
+            query = (
+                select(LeadState.lead_id)
+                .where(col(LeadState.reroute_at) <= now)
+                .where(col(LeadState.is_deleted).is_(False), col(LeadState.is_converted).is_(False))
+                .order_by(col(LeadState.reroute_at))
+                .limit(limit)
+            )
+            return list(s.exec(query))
+
     def record_page(
         self,
         run_id: str,
         leads: Sequence[Lead],
         decisions: Sequence[Decision],
         cursor: tuple[str, datetime] | None,
+        *,
+        routing: PageRouting | None = None,
     ) -> int:
-        """Commit a page at once: snapshots, decisions, outbox rows, watermark; rows queued."""
+        """Commit a page at once: snapshots, decisions, outbox rows, watermark; rows queued.
+
+        With `routing`, the teams' rows are locked first, the page is routed on
+        their state, and the state change is applied in the same commit.
+        """
         with self.session() as s:
-            _save_snapshots(s, leads, {d.lead_id: d for d in decisions})
-            queued = _save_decisions(s, run_id, decisions)
+            remember: Mapping[str, LeadRouting] = {}
+            if routing is not None:
+                conn = s.connection()
+                routed = routing.route(lock_snapshot(conn, routing.teams))
+                apply_delta(conn, routed.delta)
+                decisions, remember = routed.decisions, routed.leads
+            _save_snapshots(s, leads, {d.lead_id: d for d in decisions}, remember)
+            queued, ids = _save_decisions(s, run_id, decisions)
+            queued += queue_ready(s, run_id, decisions, ids)
             if cursor is not None:
                 _advance(s, cursor[0], cursor[1])
         return queued
@@ -146,6 +175,19 @@ class Store:
                 sa.update(OutboxRow)
                 .where(col(OutboxRow.state) == OutboxState.STAGED)
                 .values(state=OutboxState.PENDING, updated_at=utcnow())
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def release_claimed(self, rows: Sequence[OutboxRow]) -> int:
+        """Claimed rows not sent after all go back to pending (untouched, no attempt counted)."""
+        ids = [r.id for r in rows if r.id is not None]
+        if not ids:
+            return 0
+        with self.session() as s:
+            result = s.execute(
+                sa.update(OutboxRow)
+                .where(col(OutboxRow.id).in_(ids), col(OutboxRow.state) == OutboxState.SENDING)
+                .values(state=OutboxState.PENDING, claimed_by=None, updated_at=utcnow())
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -196,14 +238,19 @@ class Store:
     ) -> None:
         """Apply the org's answers: done rows update the lead's last-written values."""
         by_lead = {r.lead_id: r for r in results}
+        pairs = [(row, by_lead[row.lead_id]) for row in rows if row.lead_id in by_lead]
+        self.record_each(pairs, max_attempts)
+
+    def record_each(
+        self, pairs: Sequence[tuple[OutboxRow, WriteResult]], max_attempts: int
+    ) -> None:
+        """Apply answers matched to their rows already (rows without one stay `sending`)."""
         with self.session() as s:
             # One query each for the rows and their leads, not one per row; holding them
             # keeps them in the session's (weak) identity map, where `get` finds them.
-            loaded = _preload(s, rows)
-            for row in rows:
-                result = by_lead.get(row.lead_id)
-                if result is not None:
-                    _apply_result(s, row, result, max_attempts)
+            loaded = _preload(s, [row for row, _ in pairs])
+            for row, result in pairs:
+                _apply_result(s, row, result, max_attempts)
             del loaded
 
     def resolve_in_flight(
@@ -326,7 +373,12 @@ def _advance(s: Session, name: str, value: datetime | None, *, force: bool = Fal
     s.add(cursor)
 
 
-def _save_snapshots(s: Session, leads: Sequence[Lead], decisions: dict[str, Decision]) -> None:
+def _save_snapshots(
+    s: Session,
+    leads: Sequence[Lead],
+    decisions: dict[str, Decision],
+    routing: Mapping[str, LeadRouting],
+) -> None:
     ids = [lead.id for lead in leads]
     existing = {
         row.lead_id: row
@@ -341,14 +393,24 @@ def _save_snapshots(s: Session, leads: Sequence[Lead], decisions: dict[str, Deci
         row.system_modstamp = lead.system_modstamp
         row.input_hash = decision.input_hash if decision else row.input_hash
         row.is_deleted, row.is_converted = lead.is_deleted, lead.is_converted
+        if (routed := routing.get(lead.id)) is not None:
+            row.routing = dict(routed.routing) if routed.routing is not None else None
+            row.load_owner = routed.load_owner
+            due = (routed.routing or {}).get("reroute_at")
+            row.reroute_at = datetime.fromisoformat(due) if due else None
         row.updated_at = utcnow()
         s.add(row)
 
 
-def _save_decisions(s: Session, run_id: str, decisions: Sequence[Decision]) -> int:
-    """Decisions and their outbox rows in a few batched statements (ORM objects cost ~0.5 ms)."""
+def _save_decisions(
+    s: Session, run_id: str, decisions: Sequence[Decision]
+) -> tuple[int, dict[str, int]]:
+    """Decisions and their outbox rows in a few batched statements (ORM objects cost ~0.5 ms).
+
+    Returns the outbox rows queued and each lead's decision id.
+    """
     if not decisions:
-        return 0
+        return 0, {}
     now = utcnow()
     statement = sa.insert(DecisionRow).returning(col(DecisionRow.id), sort_by_parameter_order=True)
     inserted = s.execute(statement, [_decision_values(run_id, d, now) for d in decisions])
@@ -359,7 +421,7 @@ def _save_decisions(s: Session, run_id: str, decisions: Sequence[Decision]) -> i
     outbox = [values for i, d in fresh for values in _outbox_values(run_id, i, d, now)]
     if outbox:
         s.execute(sa.insert(OutboxRow), outbox)
-    return len(outbox)
+    return len(outbox), {d.lead_id: i for i, d in zip(ids, decisions, strict=True)}
 
 
 def _supersede(s: Session, decisions: Sequence[Decision], now: datetime) -> None:
@@ -377,6 +439,8 @@ def _supersede(s: Session, decisions: Sequence[Decision], now: datetime) -> None
             query = sa.update(OutboxRow).where(
                 col(OutboxRow.lead_id).in_(chunk), col(OutboxRow.state).in_(LIVE_STATES)
             )
+            # Follow-ups (SLA Task, message) belong to their routing, not to a lead version.
+            query = query.where(col(OutboxRow.kind).in_(_DECISION_KINDS))
             if keep_conversions:
                 query = query.where(col(OutboxRow.kind) != OutboxKind.CONVERT)
             s.execute(query.values(state=OutboxState.SUPERSEDED, updated_at=now))
@@ -487,7 +551,11 @@ def _remember_written(s: Session, row: OutboxRow) -> None:
     if row.kind == OutboxKind.CONVERT:
         _after_conversion(s, row)
         return
+    if row.kind != OutboxKind.UPDATE:
+        return  # a Task created or a message sent: nothing of the lead's to remember
     _remember_values(s, row.lead_id, row.patch)
+    if row.sobject == "Lead":
+        after_owner_write(s, row)
 
 
 def _remember_values(s: Session, lead_id: str, values: Mapping[str, Any]) -> None:

@@ -50,6 +50,9 @@ class OutboxKind(StrEnum):
 
     UPDATE = "update"  # a Collections update of `sobject`
     CONVERT = "convert"  # a convertLead of the lead
+    CREATE = "create"  # a Collections insert of `sobject` (the routing's SLA Task); lead_id = lead
+    NOTIFY = "notify"  # a hot-lead message to the chat webhook; lead_id = lead
+    MERGE = "merge"  # a SOAP merge() of duplicate leads; lead_id = the lead merged away
 
 
 class OutboxState(StrEnum):
@@ -86,6 +89,13 @@ class LeadState(SQLModel, table=True):
     last_written: dict[str, Any] = _json(default_factory=dict)
     is_deleted: bool = False
     is_converted: bool = False
+    # How sfsync last routed the lead (owner, rule, team, follow-ups; see jobs.route_page):
+    # kept so that a re-decision while the owner write is pending does not route it twice.
+    routing: dict[str, Any] | None = _json(default=None)
+    # The user whose open-lead load this lead counts in (released when it closes or moves).
+    load_owner: str | None = Field(default=None, max_length=18)
+    # When the routed owner's SLA runs out: an untouched lead is routed again then.
+    reroute_at: datetime | None = _dt(default=None, index=True)
     updated_at: datetime = _dt(default_factory=utcnow)
 
 
@@ -280,3 +290,63 @@ class MirrorRow(SQLModel, table=True):
     company_key: str | None = Field(default=None, max_length=64)
     # When a backfill last saw the record: a full backfill retires what it did not see.
     synced_at: datetime = _dt(default_factory=utcnow)
+
+
+class CaptureLedgerRow(SQLModel, table=True):
+    """One captured candidate (a spreadsheet row or a form submission), by its idempotency key.
+
+    `state` is "planned" once decided and routed, "sending" from just before the
+    create request until its outcome is known, then "done". A "sending" row left
+    by a crash is resolved by looking the lead up with `lookup` (LastName,
+    Company, Email) before anything is sent again (sfsync/store/capture.py,
+    docs/CAPTURE.md).
+    """
+
+    __tablename__ = "sfsync_capture_ledger"
+
+    key: str = Field(primary_key=True, max_length=255)
+    source: str = Field(max_length=80)
+    state: str = Field(max_length=16, index=True)
+    action: str | None = Field(default=None, max_length=16)
+    record_id: str | None = Field(default=None, max_length=18)
+    matched_id: str | None = Field(default=None, max_length=18)
+    reasons: list[str] | None = _json(default=None)
+    lookup: dict[str, Any] | None = _json(default=None)
+    # While "sending": the exact create values, owner and routing, so a resend sends the same.
+    plan: dict[str, Any] | None = _json(default=None)
+    # The worker (Liveness key) working on a planned or sending row: others leave it alone.
+    claimed_by: int | None = Field(default=None, sa_type=sa.BigInteger)
+    created_at: datetime = _dt(default_factory=utcnow)
+    updated_at: datetime = _dt(default_factory=utcnow)
+
+
+class IntakeSubmissionRow(SQLModel, table=True):
+    """One web-form submission, queued (committed) before the endpoint answers.
+
+    queued → processing (claimed, with a lease) → done | dead. A claim whose
+    lease ran out (its worker died) is claimed again; capture's ledger, keyed
+    by "form:<submission_id>", makes the second pass harmless.
+    See sfsync/store/intake.py and docs/CAPTURE.md.
+    """
+
+    __tablename__ = "sfsync_intake_submission"
+    __table_args__ = (sa.Index("ix_intake_state_due", "state", "next_attempt_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: str = Field(max_length=36, unique=True)
+    form: str = Field(max_length=64)
+    source: str = Field(max_length=80)
+    # Lead field values (API names) as mapped from the form; never rendered, only sent.
+    values: dict[str, Any] = _json(default_factory=dict)
+    client_ip: str | None = Field(default=None, max_length=64)
+    state: str = Field(default="queued", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _dt(default_factory=utcnow)
+    claim_token: str | None = Field(default=None, max_length=32)
+    lease_until: datetime | None = _dt(default=None)
+    action: str | None = Field(default=None, max_length=16)
+    record_id: str | None = Field(default=None, max_length=18)
+    matched_id: str | None = Field(default=None, max_length=18)
+    reason: str | None = Field(default=None)
+    created_at: datetime = _dt(default_factory=utcnow)
+    updated_at: datetime = _dt(default_factory=utcnow)

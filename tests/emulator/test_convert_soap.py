@@ -219,10 +219,10 @@ def test_an_envelope_without_an_operation_is_a_client_fault(api: Api) -> None:
 
 
 def test_an_operation_the_emulator_lacks_is_a_fault(api: Api) -> None:
-    body = envelope(api.emu.credentials.access_token).replace("convertLead", "merge")
+    body = envelope(api.emu.credentials.access_token).replace("convertLead", "undelete")
     code, message = fault(post(api, body=body))
     assert code == "soapenv:Client"
-    assert "merge" in (message or "")
+    assert "undelete" in (message or "")
 
 
 def parsed(*children: str) -> LeadConvert:

@@ -16,9 +16,16 @@ from sfsync.emulator import validate
 from sfsync.emulator.org import Org, Record
 from sfsync.emulator.seed import DUPLICATE_KINDS, SeededOrg, build_org, lead_counts
 from sfsync.emulator.seed_companies import company_stem
-from sfsync.emulator.seed_conversion import conversion_probability
+from sfsync.emulator.seed_conversion import (
+    BLANK_COUNTRY_EFFECT,
+    COUNTRY_EFFECT,
+    conversion_probability,
+    country_effect,
+    lead_probability,
+)
 from sfsync.emulator.seed_phone import Phone
 from sfsync.emulator.seed_pools import ascii_fold, build_pools
+from sfsync.emulator.seed_regions import REGIONS
 from sfsync.emulator.seed_words import (
     FREEMAIL_DOMAINS,
     KEYBOARD_NEIGHBOURS,
@@ -306,12 +313,7 @@ def test_converted_leads_point_at_their_account_contact_and_opportunity(
 def test_conversion_follows_the_documented_factors(seeded: SeededOrg) -> None:
     old = [r for r in leads(seeded) if r["CreatedDate"] < NOW - timedelta(days=31)]
 
-    def odds(r: Record) -> float:
-        return conversion_probability(
-            r["Industry"], r["NumberOfEmployees"], r["Title"], r["LeadSource"]
-        )
-
-    old.sort(key=odds)
+    old.sort(key=lead_probability)
     third = len(old) // 3
     low, high = old[:third], old[-third:]
     assert share(high, lambda r: r["IsConverted"]) > 2 * share(low, lambda r: r["IsConverted"])
@@ -320,16 +322,40 @@ def test_conversion_follows_the_documented_factors(seeded: SeededOrg) -> None:
 @pytest.mark.parametrize(
     ("better", "worse"),
     [
-        (("Technology", 500, "VP Sales", "Employee Referral"),
-         ("Education", 5, "Student", "Purchased List")),
-        (("Technology", 500, "CEO", "Web"), ("Technology", 500, "Intern", "Web")),
-        (("Finance", 300, "CEO", "Web"), ("Finance", 3, "CEO", "Web")),
-        (("Retail", 300, None, "Partner Referral"), ("Retail", 300, None, "Purchased List")),
-        (("Banking", None, "IT Manager", None), ("Not For Profit", None, "IT Manager", None)),
+        (("Technology", 500, "VP Sales", "Employee Referral", "USA"),
+         ("Education", 5, "Student", "Purchased List", "USA")),
+        (("Technology", 500, "CEO", "Web", "UK"), ("Technology", 500, "Intern", "Web", "UK")),
+        (("Finance", 300, "CEO", "Web", None), ("Finance", 3, "CEO", "Web", None)),
+        (("Retail", 300, None, "Partner Referral", "France"),
+         ("Retail", 300, None, "Purchased List", "France")),
+        (("Banking", None, "IT Manager", None, "DE"),
+         ("Not For Profit", None, "IT Manager", None, "DE")),
+        # Core markets by any seeded spelling, blank and far markets below them.
+        (("Consulting", 80, "Director", "Web", "Deutschland"),
+         ("Consulting", 80, "Director", "Web", None)),
+        (("Consulting", 80, "Director", "Web", " united states "),
+         ("Consulting", 80, "Director", "Web", "中国")),
+        (("Consulting", 80, "Director", "Web", "Spain"),
+         ("Consulting", 80, "Director", "Web", "Brasil")),
     ],
 )  # fmt: skip
 def test_conversion_probability_table(better: tuple[Any, ...], worse: tuple[Any, ...]) -> None:
     assert conversion_probability(*better) > conversion_probability(*worse)
+
+
+def test_every_seeded_country_spelling_has_its_regions_effect() -> None:
+    for region in REGIONS:
+        for spelling, _weight in region.countries:
+            assert country_effect(spelling) == COUNTRY_EFFECT[region.key], spelling
+            assert country_effect(f" {spelling.upper()} ") == COUNTRY_EFFECT[region.key]
+
+
+@pytest.mark.parametrize(
+    ("country", "effect"), [(None, BLANK_COUNTRY_EFFECT), ("", BLANK_COUNTRY_EFFECT),
+                            ("   ", BLANK_COUNTRY_EFFECT), ("Atlantis", 0.0)],
+)  # fmt: skip
+def test_a_blank_or_unseeded_country(country: str | None, effect: float) -> None:
+    assert country_effect(country) == effect
 
 
 @pytest.mark.parametrize(

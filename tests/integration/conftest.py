@@ -62,7 +62,11 @@ class Worker:
         rules = load_rules(settings.sfsync_mappings)  # first: a bad file leaves nothing open
         self.store = Store(settings.sfsync_database_url.get_secret_value())
         self.client = SalesforceClient(settings)
-        self.job = SyncJob(self.client, self.store, rules, settings)
+        try:
+            self.job = SyncJob(self.client, self.store, rules, settings)
+        except Exception:  # e.g. a webhook variable unset: nothing may stay open
+            self.close()
+            raise
 
     def close(self) -> None:
         self.client.close()

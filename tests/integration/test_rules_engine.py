@@ -1,8 +1,8 @@
 """The rules engine end to end: a seeded org, the real worker, the shipped mappings.
 
 The seeded org's history follows a known model (`emulator.seed_conversion`):
-industry, company size, seniority and lead source set the odds that a lead
-converted. The fit grade is an independent reading of the same ideal
+industry, company size, seniority, country and lead source set the odds that
+a lead converted. The fit grade is an independent reading of the same ideal
 customer, so better grades must go with better odds. On top: MQLs among the
 engaged leads, disqualified students, statuses people own left alone, new
 engagement and imported feed events seen without any change to the Lead, the
@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from sfsync.cli import app
 from sfsync.emulator.seed import SeededOrg
-from sfsync.emulator.seed_conversion import conversion_probability
+from sfsync.emulator.seed_conversion import lead_probability
 from sfsync.emulator.server import Emulator
 from sfsync.jobs.engagement import DECAY_CURSOR
 from sfsync.rules.grade import rank
@@ -76,10 +76,7 @@ def test_grades_follow_the_seeded_ideal_customer(
     odds: dict[str, list[float]] = {letter: [] for letter in LETTERS}
     for lead_id, record in before.items():
         grade = decided[lead_id].summary["grade"]
-        odds[grade[0]].append(
-            conversion_probability(record.get("Industry"), record.get("NumberOfEmployees"),
-                                   record.get("Title"), record.get("LeadSource"))
-        )  # fmt: skip
+        odds[grade[0]].append(lead_probability(record))
     mean = {letter: statistics.mean(values) for letter, values in odds.items()}
     shares = {letter: len(values) / len(before) for letter, values in odds.items()}
     # Every grade occurs, the middle ones most, and better grades convert more often.
@@ -93,6 +90,10 @@ def test_grades_follow_the_seeded_ideal_customer(
     assert written and all(letter == value for letter, value in written)
 
 
+# MQLs are about 1 % of open leads: 300 leads give three, too few to compare engaged and
+# unengaged shares; 1,500 give a dozen.
+@pytest.mark.slow
+@pytest.mark.parametrize("seeded", [1500], indirect=True, ids=["1500-leads"])
 def test_engaged_leads_become_mqls_and_the_rest_of_the_lifecycle_holds(
     seeded: SeededOrg, emulator: Emulator, make_worker: Callable[..., Worker]
 ) -> None:

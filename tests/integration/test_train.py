@@ -2,8 +2,9 @@
 
 The seeded org converts leads by a known model (`emulator.seed_conversion`).
 The trained model must rank the history about as well as that model itself
-does: the generator's noise and the seeded mix of values cap what any model
-can reach (see docs/DESIGN-NOTES.md, "Predictive score").
+does (the generator's noise and the seeded mix of values cap what any model
+can reach), and reach the issue's target AUC on the leads it held out
+(figures per seed and size: docs/RULES-ENGINE.md, "Predictive score").
 """
 
 from __future__ import annotations
@@ -18,20 +19,21 @@ from typer.testing import CliRunner
 
 from sfsync.cli import app
 from sfsync.emulator.seed import SeededOrg
-from sfsync.emulator.seed_conversion import conversion_logit
+from sfsync.emulator.seed_conversion import lead_logit
 from sfsync.emulator.server import Emulator
 from sfsync.jobs.train_fit import roc_auc
 from sfsync.model_file import load_model
 from sfsync.rules.predict import LeadModel, predict
 from tests.integration.helpers import client_credentials
 
-# Big enough for about 400 conversions (the seeded rate is near 9 %), small enough for seconds.
+# About 600 conversions in the history (the seeded rate is near 11 %), small enough for
+# seconds: building, serving and training take 10-20 s in all.
 HISTORY_LEADS = 6000
 # Enough for the minimum of 40 conversions, for tests of the output alone.
 REPORT_LEADS = 1500
 MIN_AGE_DAYS = 30
-# The issue's target. The seeded generator's own model reaches about 0.70 on
-# this history, so no model can (see the strict xfail below).
+# The issue's target. The generator's own noise-free log-odds reach about 0.79
+# on this history (held-out leads 0.786); the trained model 0.78.
 ISSUE_TARGET_AUC = 0.75
 
 runner = CliRunner()
@@ -56,16 +58,11 @@ def _history(seeded: SeededOrg) -> list[dict[str, Any]]:
     return [r for r in rows if not r["IsDeleted"] and r["CreatedDate"] < cutoff]
 
 
-def _truth(row: dict[str, Any]) -> float:
-    return conversion_logit(row["Industry"], row["NumberOfEmployees"], row["Title"],
-                            row["LeadSource"])  # fmt: skip
-
-
 def _auc(model: LeadModel, rows: list[dict[str, Any]]) -> tuple[float, float]:
     """(the model's AUC, the generator's own AUC) over the whole history."""
     labels = [bool(r["IsConverted"]) for r in rows]
     learnt = roc_auc(labels, [predict(r, model).probability for r in rows])
-    return learnt, roc_auc(labels, [_truth(r) for r in rows])
+    return learnt, roc_auc(labels, [lead_logit(r) for r in rows])
 
 
 CONVERTED_LIKE = {
@@ -97,7 +94,7 @@ def test_train_learns_the_seeded_conversion_model(
     assert summary["converted"] + summary["held_out_converted"] == converted
     assert summary["deleted_skipped"] > 0  # the seed recycles some leads; they are left out
     assert 0.05 < summary["base_rate"] < 0.15
-    assert summary["auc"] >= 0.6  # held out: well above a coin
+    assert summary["auc"] >= ISSUE_TARGET_AUC  # on the held-out leads
     model = load_model(path)
     assert model.training.auc == summary["auc"]
     learnt, truth = _auc(model, history)
@@ -114,6 +111,7 @@ def _assert_known_effects(model: LeadModel) -> None:
     assert w("Seniority", "VP") > w("Seniority", "Junior") + 0.5
     assert w("Industry", "Technology") > w("Industry", "Education") + 0.5
     assert w("Employees", "250-1k") > w("Employees", "<10") + 0.5
+    assert w("Country", "United States") > w("Country", "China") + 0.5
 
 
 @pytest.mark.parametrize("seeded", [REPORT_LEADS], indirect=True)
@@ -135,25 +133,6 @@ def test_train_reports_and_saves_under_mappings_by_default(
     assert f"trained on {facts.leads:,} leads created more than 30 days ago" in stdout
     assert "Strongest factors" in stdout and "Seniority" in stdout
     assert str(mappings / "models" / "lead_model.json") in stdout
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seeded", [HISTORY_LEADS], indirect=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="the seeded generator's own model scores about 0.70 AUC on its history; 0.75 needs "
-    "stronger effects in emulator/seed_conversion.py (docs/DESIGN-NOTES.md, Predictive score)",
-)
-def test_train_reaches_the_issue_target_auc(
-    seeded: SeededOrg, emulator: Emulator, env: str, monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:  # fmt: skip
-    client_credentials(emulator, monkeypatch)
-
-    code, stdout, stderr = _train("--out", str(tmp_path / "lead_model.json"), "--json")
-
-    assert code == 0, stderr
-    assert json.loads(stdout)["auc"] >= ISSUE_TARGET_AUC
 
 
 def test_small_history_is_refused_and_nothing_written(

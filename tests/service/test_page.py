@@ -38,7 +38,8 @@ def test_hostile_values_are_escaped_everywhere(store: Store):
 def test_the_page_names_what_the_store_does_not_record(populated: Store):
     html = page(populated)
     assert "the store does not record lead owners yet" in html
-    assert "time from creation to assignment needs" in html
+    assert "time from creation to assignment needs" not in html
+    assert "no routed leads yet in the last 30 days" in html
 
 
 def test_page_shows_dead_letters_and_cycles(populated: Store):

@@ -17,7 +17,7 @@ from sfsync.rules.grade import GradingConfig
 from sfsync.rules.lifecycle import LifecycleConfig
 
 SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
-OPTIONAL = ("enrichment.yaml", "grading.yaml", "lifecycle.yaml")
+OPTIONAL = ("enrichment.yaml", "grading.yaml", "lifecycle.yaml", "routing.yaml")
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_the_shipped_mappings_load_every_rule_file() -> None:
 @pytest.mark.parametrize("missing", OPTIONAL)
 def test_each_rule_file_is_optional(mappings: Path, missing: str) -> None:
     (mappings / missing).unlink()
-    if missing == "enrichment.yaml":  # grading and lifecycle read `$facts`: they go too
+    if missing == "enrichment.yaml":  # grading, lifecycle and routing read `$facts`: they go too
         for other in OPTIONAL:
             (mappings / other).unlink(missing_ok=True)
     rules = load_rules(mappings)
