@@ -120,7 +120,7 @@ def upload(call: Call, groups: dict[str, str]) -> Response:
         return error_response(exc.status, exc.error_code, exc.message)
     if job is None:
         return not_found()
-    return Response(201, b"", "", records=call.request.body.count(b"\n"))
+    return Response(201, b"", "")
 
 
 def set_state(call: Call, groups: dict[str, str]) -> Response:

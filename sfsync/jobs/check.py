@@ -43,7 +43,7 @@ def org_facts(client: SalesforceClient, rules: RuleSet, *, read_queues: bool = F
     soqls = [LEAD_QUEUES_SOQL, QUEUES_SOQL] if read_queues else []
     if rules.conversion is not None:
         soqls += [CONVERTED_STATUSES_SOQL, ACTIVE_USERS_SOQL]
-    answers = [[r for page in pages for r in page] for pages in client.pages_together(soqls)]
+    answers = client.query_together(soqls)
     queues = _queues(answers[0], answers[1]) if read_queues else None
     if rules.conversion is None:
         return OrgFacts(lead, queues=queues)

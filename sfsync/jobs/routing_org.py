@@ -20,14 +20,12 @@ def routing_org(client: SalesforceClient) -> RoutingOrg:
     The three queries go in one Composite request (one API call while each
     fits a page; more pages cost one call each).
     """
-    user_pages, lead_queue_pages, queue_pages = client.pages_together([USERS, LEAD_QUEUES, QUEUES])
+    user_rows, lead_queues, groups = client.query_together([USERS, LEAD_QUEUES, QUEUES])
     users = tuple(
         OrgUser(str(u["Id"]), str(u.get("Username") or ""), bool(u.get("IsActive")),
                 str(u.get("Name") or ""))
-        for page in user_pages for u in page
+        for u in user_rows
     )  # fmt: skip
-    accepting = {str(q["QueueId"]) for page in lead_queue_pages for q in page}
-    queues = {
-        str(g["Name"]): str(g["Id"]) for page in queue_pages for g in page if g["Id"] in accepting
-    }
+    accepting = {str(q["QueueId"]) for q in lead_queues}
+    queues = {str(g["Name"]): str(g["Id"]) for g in groups if g["Id"] in accepting}
     return RoutingOrg(users, queues, client.integration_user_id())

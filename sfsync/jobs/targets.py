@@ -20,7 +20,6 @@ from sfsync.models import Decision, Lead
 from sfsync.rules.convert import FREE_MAIL, choose_targets, company_key, email_domain
 
 TERMS_PER_QUERY = 40  # keeps each WHERE well under Salesforce's 4,000-character literals budget
-QUERIES_PER_COMPOSITE = 5
 
 
 def attach_targets(
@@ -31,19 +30,10 @@ def attach_targets(
     if not converting:
         return decisions
     contact_soqls, account_soqls = _contact_queries(converting), _account_queries(converting)
-    found = _together(client, [*contact_soqls, *account_soqls])
+    found = client.query_together([*contact_soqls, *account_soqls])
     contacts = [r for rows in found[: len(contact_soqls)] for r in rows]
     accounts = [r for rows in found[len(contact_soqls) :] for r in rows]
     return [_with_target(d, leads[d.lead_id], contacts, accounts) for d in decisions]
-
-
-def _together(client: SalesforceClient, soqls: list[str]) -> list[list[dict[str, Any]]]:
-    """Each query's records; up to five queries share one Composite call (Salesforce's limit)."""
-    found: list[list[dict[str, Any]]] = []
-    for start in range(0, len(soqls), QUERIES_PER_COMPOSITE):
-        pages = client.pages_together(soqls[start : start + QUERIES_PER_COMPOSITE])
-        found += [[record for page in query for record in page] for query in pages]
-    return found
 
 
 def _with_target(

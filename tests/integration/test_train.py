@@ -27,7 +27,7 @@ from sfsync.rules.predict import LeadModel, predict
 from tests.integration.helpers import client_credentials
 
 # About 600 conversions in the history (the seeded rate is near 11 %), small enough for
-# seconds: building, serving and training take 10-20 s in all.
+# seconds: building, serving and training take about 5 s in all (30 s on a busy machine).
 HISTORY_LEADS = 6000
 # Enough for the minimum of 40 conversions, for tests of the output alone.
 REPORT_LEADS = 1500
