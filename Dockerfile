@@ -4,9 +4,15 @@
 # See docs/OPERATIONS.md for running it in production and scaling out.
 FROM python:3.11-slim
 
+# Memory (docs/PERFORMANCE.md, "The daemon's memory"): by default glibc gives each
+# writer thread a heap of its own, and each keeps what a large cycle freed; and
+# after a cycle that left more than SFSYNC_MAX_MEMORY_MB resident (the first pull
+# over a large org), `sfsync run` starts afresh in the same process (exec).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
+    MALLOC_ARENA_MAX=2 \
+    SFSYNC_MAX_MEMORY_MB=180 \
     SFSYNC_MAPPINGS=/app/mappings \
     SFSYNC_DATABASE_URL=sqlite:////data/sfsync.db
 

@@ -1,6 +1,7 @@
 """`sfsync import` of a broker spreadsheet into the emulator: rows/s, API calls, where time goes.
 
 Run: .venv/bin/python -m benchmarks.bench_capture [--rows 10000] [--store URL] [--org-process]
+         [--creates auto|collections|bulk]
 
 A seeded org (300 leads, seed 11) with the shipped mappings plus a routing
 team of three reps; its mirror filled by a backfill and one cycle run first.
@@ -11,7 +12,11 @@ the import (wall time, rows/s, API calls, time per phase as the progress
 callback sees it), the same file imported again, and the sync cycle after
 (which reads the captured leads as sfsync's own and sends their SLA Tasks).
 With `--org-process` the emulator runs in a process of its own, so its work
-does not share the worker's interpreter. Nothing is asserted; figures go to
+does not share the worker's interpreter. `--creates` forces the new leads
+through sObject Collections or Bulk API 2.0 insert jobs (`auto`: the
+configured threshold decides). Worker CPU is this process's (with
+`--org-process`, the org's work is not in it); the load average is the
+machine's, read before and after. Nothing is asserted; figures go to
 docs/CAPTURE.md.
 """
 
@@ -43,6 +48,8 @@ from sfsync.store import Store
 from tests.integration.capture_files import broker_file
 
 SEED, LEADS = 11, 300
+# SFSYNC_IMPORT_BULK_THRESHOLD per --creates: 1 sends every batch to Bulk, 10^9 none.
+THRESHOLDS = {"collections": 10**9, "bulk": 1}
 TEAM = """
 owner_field: OwnerId
 intake: [Lead Intake]
@@ -93,7 +100,9 @@ def org(own_process: bool) -> Iterator[Any]:
             yield emu
 
 
-def measure(rows: int, store_url: str | None, own_process: bool) -> dict[str, Any]:
+def measure(
+    rows: int, store_url: str | None, own_process: bool, creates: str = "auto"
+) -> dict[str, Any]:
     local = build_org(leads=LEADS, seed=SEED)  # the same org the emulator serves
     with org(own_process) as emu, tempfile.TemporaryDirectory() as tmp:
         os.environ["REQUESTS_CA_BUNDLE"] = str(emu.ca_file)
@@ -108,6 +117,8 @@ def measure(rows: int, store_url: str | None, own_process: bool) -> dict[str, An
             sf_login_url=emu.login_url, sf_client_id=emu.credentials.client_id,
             sf_client_secret=emu.credentials.client_secret, sfsync_database_url=url,
             sfsync_mappings=mappings,
+            **({"sfsync_import_bulk_threshold": THRESHOLDS[creates]} if creates in THRESHOLDS
+               else {}),
         )  # fmt: skip
         return _run(settings, path, mappings, len(truth.new))
 
@@ -120,13 +131,15 @@ def _run(settings: Any, path: Path, mappings: Path, new: int) -> dict[str, Any]:
         backfill(client, store, load_matcher(mappings))
         job.run_once()
         calls = client.meter.calls
-        began = time.monotonic()
+        load_before = os.getloadavg()[0]
+        began, cpu = time.monotonic(), time.process_time()
         setup = CaptureSetup.load(client, job.rules, mappings)
         setup_calls = client.meter.calls - calls
         sheet, columns, _ = read_import(path, setup, ImportOptions())
         phases = Phases()
         report = run_import(client, store, setup, sheet, columns, ImportOptions(), phases)
-        ended = time.monotonic()
+        ended, cpu = time.monotonic(), time.process_time() - cpu
+        load_after = os.getloadavg()[0]
         started = time.monotonic()
         again = run_import(client, store, setup, sheet, columns, ImportOptions(), Phases())
         again_seconds = time.monotonic() - started
@@ -138,7 +151,8 @@ def _run(settings: Any, path: Path, mappings: Path, new: int) -> dict[str, Any]:
         store.close()
     return {
         "rows": len(report.rows), "expected_new": new, "counts": report.counts,
-        "seconds": round(ended - began, 2),
+        "seconds": round(ended - began, 2), "worker_cpu": round(cpu, 2),
+        "load_average": [round(load_before, 2), round(load_after, 2)],
         "rows_per_second": round(len(report.rows) / (ended - began)),
         "api_calls": report.api_calls + setup_calls, "setup_calls": setup_calls,
         "phases": phases.seconds(began, ended),
@@ -154,9 +168,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--store", default=None, help="state database URL (default: SQLite)")
     parser.add_argument("--org-process", action="store_true")
+    parser.add_argument("--creates", choices=("auto", *THRESHOLDS), default="auto")
     args = parser.parse_args()
-    figures = measure(args.rows, args.store, args.org_process)
-    print(json.dumps({"org_process": args.org_process, **figures}, indent=2))
+    figures = measure(args.rows, args.store, args.org_process, args.creates)
+    print(json.dumps({"org_process": args.org_process, "creates": args.creates, **figures},
+                     indent=2))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ For each org size: the first cycle (every open lead scored), the next one
 (it re-reads its own echoes once, in case an edit hid behind a write), an idle cycle,
 and the naive alternative a user might write instead (simple-salesforce
 `query_all`, then `Lead.update` once per lead) on the same org. The floor is
-ceil(pulled / 2000) query pages + ceil(written / 200) Collections writes.
+issue 11's: ceil(pulled / 2000) query pages + ceil(written / 200) Collections
+writes + ceil(converted / 100) convertLead calls + a constant of 1 (the
+once-per-process start-up read; conversions are counted from the org's journal,
+so with `--org-process` the floor leaves them out).
 `--concurrency` sets SFSYNC_WRITE_CONCURRENCY (1 = one write at a time);
 `--phases` says where the first cycle's time went (see phases.py).
 The emulator runs in the worker's process (sharing its interpreter), or with
@@ -102,14 +105,31 @@ def _counted(emu: Org) -> int:
     return sum(1 for c in emu.calls.entries() if c.counted)
 
 
+# Issue 11's floor: a constant for what every cycle of a process reads once (the start-up read).
+FLOOR_CONSTANT = 1
+
+
 def _measure(emu: Org, job: SyncJob) -> Figures:
-    before = _counted(emu)
+    before, converted_before = _counted(emu), _converted(emu)
     began = time.perf_counter()
     report = job.run_once()
     seconds = time.perf_counter() - began
     calls = _counted(emu) - before
-    floor = math.ceil(report.pulled / 2000) + math.ceil(report.written / 200)
+    converted = _converted(emu) - converted_before
+    floor = (
+        math.ceil(report.pulled / 2000)
+        + math.ceil(report.written / 200)
+        + math.ceil(converted / 100)
+        + FLOOR_CONSTANT
+    )
     return Figures(seconds, calls, floor, report.written, report.pulled)
+
+
+def _converted(emu: Org) -> int:
+    """Leads converted so far (the org's journal; unknown, 0, for an org in its own process)."""
+    if isinstance(emu, EmulatorProcess):
+        return 0
+    return sum(1 for e in emu.org.history if e.operation == "convert")
 
 
 def _naive(emu: Org, leads: int) -> Figures:

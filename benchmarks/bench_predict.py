@@ -73,7 +73,7 @@ def best_rates(work: Work, variants: dict[str, RuleSet], now: datetime) -> dict[
 def figures(count: int = LEADS) -> dict[str, float]:
     """decide() with and without the model, and the model alone; printed and returned."""
     rules = load_rules(MAPPINGS)
-    work, now = seeded_work(count, rules)
+    work, now, _ = seeded_work(count, rules)
     model = fitted_model(work, now)
     predictive = with_model(rules, model)
     gc.collect()

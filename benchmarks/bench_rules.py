@@ -7,7 +7,9 @@ from a seeded emulator org, read through the worker's own SOQL and record
 translation, so the values look exactly as a pull delivers them. Each lead
 goes through the whole chain with the shipped mappings: enrichment, points
 score, behaviour score with decay, fit grade, rating, lifecycle status,
-conversion check, input hash, the diff and the explanation. Leads are decided
+conversion check, input hash, the diff and the explanation; then routing
+(shipped routing.yaml, every lead as a new one, the org's users and queues)
+on each decision's values, as `jobs.route_page` routes them. Leads are decided
 in pages of 2,000 as a cycle does; the setup's objects are frozen out of the
 garbage collector's way (`gc.freeze`), as they would be long-lived in a worker.
 The first pass runs with cold caches (phone parsing, titles, company names);
@@ -37,13 +39,16 @@ from sfsync.emulator.org import Org
 from sfsync.emulator.seed import build_org
 from sfsync.mappings import load_rules
 from sfsync.models import EngagementEvent, Lead
+from sfsync.routing_state import RoutingSnapshot
 from sfsync.rules.behavior import Engagement, behavior_score
 from sfsync.rules.chain import decay_day
 from sfsync.rules.engagement import to_engagement
 from sfsync.rules.enrich import enrich_lead
 from sfsync.rules.grade import grade_lead
 from sfsync.rules.lifecycle import next_status
-from sfsync.rules.pipeline import decide
+from sfsync.rules.pipeline import Decision, decide
+from sfsync.rules.routing import route_batch
+from sfsync.rules.routing_facts import LeadFacts, OrgUser, RoutingOrg
 from sfsync.rules.ruleset import RuleSet
 from sfsync.rules.score import score_lead
 
@@ -55,15 +60,30 @@ MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 Work = list[tuple[Lead, list[Engagement]]]
 
 
-def seeded_work(count: int, rules: RuleSet) -> tuple[Work, datetime]:
-    """The org's leads as a pull reads them, each with its engagement, and the org's now."""
+def seeded_work(count: int, rules: RuleSet) -> tuple[Work, datetime, RoutingOrg]:
+    """The org's leads as a pull reads them, each with its engagement; the org's now and people."""
     org = build_org(count, seed=SEED).org
     now = org.now()
     fields = sorted(rules.fields_read() | set(rules.fields.write))
     leads = [lead_from_record(r) for r in _records(org, incremental_query("Lead", fields, None,
                                                                         timedelta(0)))]  # fmt: skip
     events = _engagement(org, rules, now)
-    return [(lead, to_engagement(events.get(lead.id, []))) for lead in leads], now
+    work = [(lead, to_engagement(events.get(lead.id, []))) for lead in leads]
+    return work, now, _routing_org(org)
+
+
+def _routing_org(org: Org) -> RoutingOrg:
+    """The org's users and Lead queues, as `jobs.routing_org` reads them."""
+    users = _records(org, "SELECT Id, Username, Name, IsActive FROM User")
+    accepting = {r["QueueId"] for r in _records(org, "SELECT QueueId FROM QueueSobject WHERE "
+                                                     "SobjectType = 'Lead'")}  # fmt: skip
+    groups = _records(org, "SELECT Id, Name FROM Group WHERE Type = 'Queue'")
+    return RoutingOrg(
+        tuple(OrgUser(str(u["Id"]), str(u["Username"]), bool(u["IsActive"]), str(u["Name"]))
+              for u in users),
+        {str(g["Name"]): str(g["Id"]) for g in groups if g["Id"] in accepting},
+        str(users[0]["Id"]),
+    )  # fmt: skip
 
 
 def _records(org: Org, soql: str) -> list[dict[str, Any]]:
@@ -92,6 +112,28 @@ def decide_all(work: Work, rules: RuleSet, now: datetime) -> int:
     return changed
 
 
+def decide_and_route(work: Work, rules: RuleSet, now: datetime, org: RoutingOrg) -> int:
+    """`decide_all`, then each page routed on its decisions' values, one lead after another."""
+    assert rules.routing is not None
+    routed = 0
+    for start in range(0, len(work), PAGE):
+        page = work[start : start + PAGE]
+        decisions = [decide(lead, rules, {}, now, done) for lead, done in page]
+        pairs = zip(page, decisions, strict=True)
+        inputs = [(_routing_values(lead, d), NEW_LEAD) for (lead, _), d in pairs]
+        outcomes, _ = route_batch(inputs, org, rules.routing, RoutingSnapshot(), now)
+        routed += sum(1 for o in outcomes if o.owner_id)
+    return routed
+
+
+NEW_LEAD = LeadFacts(is_new=True)
+
+
+def _routing_values(lead: Lead, decision: Decision) -> dict[str, Any]:
+    """What `jobs.route_page` routes on: the lead, the decision's changes and its facts."""
+    return {**lead.values, **decision.changes, **decision.summary.get("facts", {})}
+
+
 def timed(label: str, work: Callable[[], object], count: int, rates: dict[str, float]) -> float:
     """Run `work`, print, keep and return items per second."""
     began = time.perf_counter()
@@ -105,7 +147,7 @@ def timed(label: str, work: Callable[[], object], count: int, rates: dict[str, f
 def figures(count: int = LEADS) -> dict[str, float]:
     """Decisions/s of decide() (cold, best warm pass, unseen leads) and of each step."""
     rules = load_rules(MAPPINGS)
-    seeded, now = seeded_work(count + count // 2, rules)
+    seeded, now, org = seeded_work(count + count // 2, rules)
     work, unseen = seeded[:count], seeded[count:]
     gc.collect()
     gc.freeze()
@@ -120,6 +162,11 @@ def figures(count: int = LEADS) -> dict[str, float]:
     rates["decide(), best warm pass, CPU time"] = cpu
     name = "decide(), best warm pass"
     print(f"{name:<44} {wall:>10,.0f} leads/s ({1e6 / cpu:.0f} µs CPU a lead)")
+    routed = [_routed_once(work, rules, now, org) for _ in range(PASSES - 1)]
+    rates["decide() + routing, best pass"] = max(w for w, _ in routed)
+    rates["decide() + routing, best pass, CPU time"] = cpu = max(c for _, c in routed)
+    name = "decide() + routing, best pass"
+    print(f"{name:<44} {rates[name]:>10,.0f} leads/s ({1e6 / cpu:.0f} µs CPU a lead)")
     label = f"decide(), {len(unseen):,} unseen leads"
     timed(label, lambda: decide_all(unseen, rules, now), len(unseen), rates)
     _steps(work, rules, now, rates)
@@ -130,6 +177,13 @@ def _once(work: Work, rules: RuleSet, now: datetime) -> tuple[float, float]:
     """Leads/s of one pass, in wall time and in CPU time."""
     began, cpu = time.perf_counter(), time.process_time()
     decide_all(work, rules, now)
+    return len(work) / (time.perf_counter() - began), len(work) / (time.process_time() - cpu)
+
+
+def _routed_once(work: Work, rules: RuleSet, now: datetime, org: RoutingOrg) -> tuple[float, float]:
+    """Leads/s of one decide-and-route pass, in wall time and in CPU time."""
+    began, cpu = time.perf_counter(), time.process_time()
+    decide_and_route(work, rules, now, org)
     return len(work) / (time.perf_counter() - began), len(work) / (time.process_time() - cpu)
 
 

@@ -5,12 +5,19 @@ worker runs exactly as deployed (its own interpreter, SQLite store, status
 page on a free port, JSON logs to a file), while the org, its clock and the
 people editing it stay in the benchmark's process where they can be read.
 Memory is read from /proc (VmRSS now, VmHWM the peak), so Linux only.
+The daemon starts afresh after a cycle that left it large (`sfsync.memory`: exec),
+which resets VmHWM; `children_peak_mb()` (the kernel's maximum over the whole
+process, across exec) gives the true peak once the daemon has been reaped.
+The memory settings the image sets (`MALLOC_*`, SFSYNC_MAX_MEMORY_MB in the
+Dockerfile's ENV) are given to the daemon too, read from the Dockerfile itself.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import resource
 import signal
 import subprocess
 import sys
@@ -22,6 +29,9 @@ from sfsync.emulator.server import Emulator
 
 REPO = Path(__file__).resolve().parents[1]
 MAPPINGS = REPO / "mappings"
+DOCKERFILE = REPO / "Dockerfile"
+# What the image sets for memory: the allocator's settings and the daemon's restart limit.
+IMAGE_ENV_PREFIXES = ("MALLOC_", "PYTHONMALLOC", "SFSYNC_MAX_MEMORY_MB")
 STOP_TIMEOUT_S = 120
 CYCLE_FINISHED = "sfsync.sync.cycle_finished"
 
@@ -29,6 +39,7 @@ CYCLE_FINISHED = "sfsync.sync.cycle_finished"
 def worker_env(emu: Emulator, db_url: str, mappings: Path, interval_s: int) -> dict[str, str]:
     """The daemon's environment: this machine's, minus any SF_/SFSYNC_ setting, plus the org's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "SFSYNC_"))}
+    env.update(image_env())
     env.update(
         REQUESTS_CA_BUNDLE=str(emu.ca_file),
         SF_LOGIN_URL=emu.login_url,
@@ -40,6 +51,23 @@ def worker_env(emu: Emulator, db_url: str, mappings: Path, interval_s: int) -> d
         SFSYNC_STATUS_PORT="0",
     )
     return env
+
+
+def image_env(dockerfile: Path = DOCKERFILE) -> dict[str, str]:
+    """The image's memory settings (IMAGE_ENV_PREFIXES) from the Dockerfile's ENV lines."""
+    text = dockerfile.read_text().replace("\\\n", " ")
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            for key, value in re.findall(r"(\w+)=(\S+)", line):
+                if key.startswith(IMAGE_ENV_PREFIXES):
+                    found[key] = value
+    return found
+
+
+def children_peak_mb() -> float:
+    """The highest resident memory of any reaped child of this process, across its execs."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def proc_status_kb(pid: int, key: str) -> int:
@@ -91,7 +119,11 @@ class Daemon:
 
     def cycles(self) -> int:
         """Cycles finished so far."""
-        return sum(1 for e in self.events() if e.get("event") == CYCLE_FINISHED)
+        return self.count(CYCLE_FINISHED)
+
+    def count(self, event: str) -> int:
+        """How many times `event` was logged so far."""
+        return sum(1 for e in self.events() if e.get("event") == event)
 
     def wait_for_cycles(self, count: int, timeout_s: float) -> None:
         """Block until `count` cycles have finished; RuntimeError on timeout or exit."""

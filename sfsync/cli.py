@@ -18,7 +18,7 @@ import structlog
 import typer
 from rich.text import Text
 
-from sfsync import cli_events, cli_match, cli_rules, cli_service, cli_train, logs, report
+from sfsync import cli_events, cli_match, cli_rules, cli_service, cli_train, logs, memory, report
 from sfsync.cli_import import register as register_import
 from sfsync.cli_intake import register as register_intake
 from sfsync.cli_replay import record, replay
@@ -82,8 +82,10 @@ def run(
     rules = load_rules(settings.sfsync_mappings)
     if dry_run and not once:
         raise typer.BadParameter("--dry-run goes with --once")
+    max_memory = 0 if once else memory.max_memory_mb()
     store, client = _open(settings)
     job = SyncJob(client, store, rules, settings)
+    restart = False
     try:
         if once:
             result = job.run_once(dry_run=dry_run)
@@ -93,15 +95,18 @@ def run(
             from sfsync.service import run_observed, serving
 
             with serving(store) as metrics:
-                run_daemon(
+                restart = run_daemon(
                     job,
                     settings.sfsync_interval_seconds,
                     lambda: run_observed(job, metrics),
                     cron=settings.sfsync_schedule,
+                    max_memory_mb=max_memory,
                 )
     finally:
         client.close()
         store.close()
+    if restart:
+        memory.restart()
 
 
 @app.command()
@@ -122,15 +127,15 @@ def status(
 def check() -> None:
     """Validate mappings/ and check them against the org's describe (fields, picklists)."""
     from sfsync.jobs.check import check_mappings, org_facts
-    from sfsync.jobs.routing_org import routing_org
 
     settings = load_settings()
     rules = load_rules(settings.sfsync_mappings)
     client = SalesforceClient(settings)
     try:
-        facts = org_facts(client, rules, read_queues=True)
-        if rules.routing is not None:
-            rules = dataclasses.replace(rules, routing_org=routing_org(client))
+        routing = rules.routing is not None
+        facts = org_facts(client, rules, read_queues=True, read_routing=routing)  # one call
+        if facts.routing is not None:
+            rules = dataclasses.replace(rules, routing_org=facts.routing)
         problems = check_mappings(settings.sfsync_mappings, rules, facts)
     finally:
         client.close()

@@ -36,6 +36,10 @@ MAX_WRITE_CONCURRENCY = 10
 # `sfsync backfill` reads an object through Bulk API 2.0 above this many records (else REST):
 # a job costs a few calls of overhead, then a call per 10,000 records instead of per 2,000.
 DEFAULT_BULK_THRESHOLD = 10_000
+# Capture (import, intake) creates this many new leads or more through Bulk API 2.0 insert
+# jobs, fewer through Collections: measured in docs/CAPTURE.md ("Figures"), and Salesforce's
+# own advice (Bulk above 2,000 records).
+DEFAULT_IMPORT_BULK_THRESHOLD = 2_000
 
 
 class AuthMode(StrEnum):
@@ -79,6 +83,7 @@ class Settings(BaseSettings):
     sfsync_retry_wait_scale: Annotated[float, Field(ge=0)] = 1.0
     sfsync_write_concurrency: int = DEFAULT_WRITE_CONCURRENCY
     sfsync_bulk_threshold: Annotated[int, Field(ge=0)] = DEFAULT_BULK_THRESHOLD
+    sfsync_import_bulk_threshold: int = DEFAULT_IMPORT_BULK_THRESHOLD
 
     @field_validator("sf_api_version")
     @classmethod
@@ -113,6 +118,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"must be between 1 and {MAX_WRITE_CONCURRENCY} Collections requests in flight "
                 f"(1 sends one at a time), got {value}"
+            )
+        return value
+
+    @field_validator("sfsync_import_bulk_threshold")
+    @classmethod
+    def _threshold_positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(
+                "must be the number of new leads (at least 1) from which capture creates them "
+                f"through Bulk API 2.0 jobs; a very large value keeps Collections, got {value}"
             )
         return value
 

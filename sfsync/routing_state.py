@@ -12,7 +12,6 @@ store applies them with `x = x + d`, never overwriting a concurrent writer.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,10 +23,12 @@ MemberKey = tuple[str, str]
 K = TypeVar("K")
 
 
-def _added(a: Mapping[K, int], b: Mapping[K, int]) -> dict[K, int]:
-    total: Counter[K] = Counter(a)
+def _added(a: Mapping[K, int], b: Mapping[K, int]) -> Mapping[K, int]:
+    if not b:
+        return a  # the values are never changed in place: sharing is safe, and a batch is cheap
+    total = dict(a)
     for key, value in b.items():
-        total[key] += value
+        total[key] = total.get(key, 0) + value
     return {k: v for k, v in total.items() if v or k in a}
 
 
@@ -46,6 +47,8 @@ class RoutingDelta:
 
     def merge(self, other: RoutingDelta) -> RoutingDelta:
         """Both deltas, as one."""
+        if other.empty:
+            return self
         return RoutingDelta(
             credits=_nonzero(_added(self.credits, other.credits)),
             assigned=_nonzero(_added(self.assigned, other.assigned)),
@@ -86,6 +89,8 @@ class RoutingSnapshot:
 
     def apply(self, delta: RoutingDelta) -> RoutingSnapshot:
         """The state after `delta` (how a batch routes lead after lead before one write)."""
+        if delta.empty:
+            return self
         return RoutingSnapshot(
             credits=_added(self.credits, delta.credits),
             assigned=_added(self.assigned, delta.assigned),

@@ -56,6 +56,7 @@ log = structlog.get_logger("sfsync.bulk")
 # 10,000 keeps one page's records well under 100 MB while costing 5x fewer calls than REST.
 DEFAULT_PAGE_SIZE = 10_000
 RUNNING = frozenset({"UploadComplete", "InProgress", "Open"})
+COMPLETE = frozenset({"JobComplete"})
 LAST_LOCATOR = "null"
 CSV_ACCEPT = {"Accept": "text/csv"}
 
@@ -75,12 +76,18 @@ class PollPolicy:
 
 @dataclass
 class BulkJob:
-    """A query job as sfsync tracks it."""
+    """A Bulk API 2.0 job as sfsync tracks it: `kind` is "query" or "ingest"."""
 
     id: str
     sobject: str
     state: str = "UploadComplete"
     polls: int = 0
+    kind: str = "query"
+
+    @property
+    def path(self) -> str:
+        """The job's resource under the REST base."""
+        return f"jobs/{self.kind}/{self.id}"
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,89 @@ class _StillRunning(Exception):
     """The job is not finished yet: poll again."""
 
 
-class BulkQueries:
+class BulkJobs:
+    """What every Bulk API 2.0 job needs: requests on the client's session and retry layer,
+    a jittered wait for the job to finish, and its deletion.
+
+    Query jobs (`BulkQueries`) and ingest jobs (`connectors.bulk_ingest`) add their own steps.
+    """
+
+    def __init__(self, client: SalesforceClient, *, poll: PollPolicy | None = None) -> None:
+        self.client = client
+        scale = client.settings.sfsync_retry_wait_scale
+        self.poll = poll or PollPolicy(wait_scale=scale)
+
+    def wait(self, job: BulkJob, ends: frozenset[str] = COMPLETE) -> dict[str, Any]:
+        """Poll until the job is in one of `ends`; another end raises, as does the time cap."""
+        # initial, 2x initial, 4x... up to max_wait, plus up to `initial` of jitter.
+        base = wait_exponential(multiplier=self.poll.initial, max=self.poll.max_wait) + wait_random(
+            0, self.poll.initial
+        )
+        retrying = Retrying(
+            retry=retry_if_exception_type(_StillRunning),
+            stop=stop_after_delay(self.poll.max_seconds) | stop_after_attempt(self.poll.max_polls),
+            wait=lambda state: float(base(state)) * self.poll.wait_scale,
+            reraise=True,
+        )
+        # A job is never done the moment it is created: wait once before the first read.
+        time.sleep(self.poll.initial * self.poll.wait_scale)
+        try:
+            info: dict[str, Any] = retrying(self._poll_once, job, ends)
+        except _StillRunning:
+            raise OrgUnavailable(
+                f"Bulk API 2.0 {job.kind} job {job.id} on {job.sobject} did not finish after "
+                f"{job.polls} status reads (still {job.state}); it was aborted"
+            ) from None
+        log.info("sfsync.bulk.job_complete", job_id=job.id, polls=job.polls, state=job.state,
+                 records=info.get("numberRecordsProcessed"))  # fmt: skip
+        return info
+
+    def status(self, job: BulkJob) -> dict[str, Any]:
+        """One status read; the job's state is updated from it."""
+        info = self._json("bulk.poll", "GET", job.path)
+        if not isinstance(info, dict):
+            raise OrgUnavailable(f"the org answered a status read of job {job.id} with no job")
+        job.state, job.polls = str(info.get("state")), job.polls + 1
+        job.sobject = job.sobject or str(info.get("object") or "")
+        log.debug("sfsync.bulk.job_polled", job_id=job.id, state=job.state, poll=job.polls)
+        return info
+
+    def _poll_once(self, job: BulkJob, ends: frozenset[str]) -> dict[str, Any]:
+        info = self.status(job)
+        if job.state in ends:
+            return info
+        if job.state in RUNNING:
+            raise _StillRunning(job.state)
+        raise job_failure(job, info)
+
+    def dispose(self, job: BulkJob) -> None:
+        """Abort a job still running, then delete it; a failure here is logged, not raised."""
+        try:
+            if job.state in RUNNING:
+                self.client.caller.call(
+                    "bulk.abort", lambda: self._send("PATCH", job.path, json={"state": "Aborted"})
+                )
+            self.client.caller.call("bulk.delete", lambda: self._send("DELETE", job.path))
+        except SfsyncError as exc:
+            log.warning("sfsync.bulk.job_not_deleted", job_id=job.id, error=str(exc))
+            return
+        log.info("sfsync.bulk.job_deleted", job_id=job.id)
+
+    def _json(self, name: str, method: str, path: str, **kwargs: Any) -> Any:
+        """A JSON request with retries; the body is decoded inside them."""
+        return self.client.caller.call(name, lambda: self._send(method, path, **kwargs).json())
+
+    def _send(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """One request on the client's session; an error status raises simple-salesforce's error."""
+        base, token = self.client.rest_base()
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        sent["Authorization"] = f"Bearer {token}"
+        return call_salesforce(f"{base}/{path}", method, self.client.session, sent, **kwargs)
+
+
+class BulkQueries(BulkJobs):
     """Bulk API 2.0 query jobs through a SalesforceClient's session, token and retry layer."""
 
     def __init__(
@@ -106,10 +195,8 @@ class BulkQueries:
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
-        self.client = client
+        super().__init__(client, poll=poll)
         self.page_size = page_size
-        scale = client.settings.sfsync_retry_wait_scale
-        self.poll = poll or PollPolicy(wait_scale=scale)
         self._describes: dict[str, ObjectInfo] = {}
 
     def pages(
@@ -122,12 +209,12 @@ class BulkQueries:
         """Each results page of `soql` as records; `on_total` hears the job's record count."""
         job = self._create(soql, include_deleted)
         try:
-            info = self._wait(job)
+            info = self.wait(job)
             if on_total is not None:
                 on_total(_count(info.get("numberRecordsProcessed")))
             yield from self._results(job)
         finally:
-            self._dispose(job)
+            self.dispose(job)
 
     # -- one job ------------------------------------------------------------------
 
@@ -147,43 +234,6 @@ class BulkQueries:
         log.info("sfsync.bulk.job_created", job_id=job.id, sobject=job.sobject,
                  operation=body["operation"])  # fmt: skip
         return job
-
-    def _wait(self, job: BulkJob) -> dict[str, Any]:
-        """Poll until JobComplete; Failed or Aborted raise; so does running past the time cap."""
-        # initial, 2x initial, 4x... up to max_wait, plus up to `initial` of jitter.
-        base = wait_exponential(multiplier=self.poll.initial, max=self.poll.max_wait) + wait_random(
-            0, self.poll.initial
-        )
-        retrying = Retrying(
-            retry=retry_if_exception_type(_StillRunning),
-            stop=stop_after_delay(self.poll.max_seconds) | stop_after_attempt(self.poll.max_polls),
-            wait=lambda state: float(base(state)) * self.poll.wait_scale,
-            reraise=True,
-        )
-        # A job is never done the moment it is created: wait once before the first read.
-        time.sleep(self.poll.initial * self.poll.wait_scale)
-        try:
-            info: dict[str, Any] = retrying(self._poll_once, job)
-        except _StillRunning:
-            raise OrgUnavailable(
-                f"Bulk API 2.0 query job {job.id} on {job.sobject} did not finish after "
-                f"{job.polls} status reads (still {job.state}); it was aborted"
-            ) from None
-        log.info("sfsync.bulk.job_complete", job_id=job.id, polls=job.polls,
-                 records=info.get("numberRecordsProcessed"))  # fmt: skip
-        return info
-
-    def _poll_once(self, job: BulkJob) -> dict[str, Any]:
-        info = self._json("bulk.poll", "GET", f"jobs/query/{job.id}")
-        if not isinstance(info, dict):
-            raise OrgUnavailable(f"the org answered a status read of job {job.id} with no job")
-        job.state, job.polls = str(info.get("state")), job.polls + 1
-        log.debug("sfsync.bulk.job_polled", job_id=job.id, state=job.state, poll=job.polls)
-        if job.state == "JobComplete":
-            return info
-        if job.state in RUNNING:
-            raise _StillRunning(job.state)
-        raise job_failure(job, info)
 
     def _results(self, job: BulkJob) -> Iterator[list[dict[str, Any]]]:
         locator: str | None = None
@@ -207,26 +257,12 @@ class BulkQueries:
         params: dict[str, Any] = {"maxRecords": self.page_size}
         if locator is not None:
             params["locator"] = locator
-        response = self._send("GET", f"jobs/query/{job.id}/results", params=params,
+        response = self._send("GET", f"{job.path}/results", params=params,
                               headers=CSV_ACCEPT)  # fmt: skip
         expected = _count(response.headers.get("Sforce-NumberOfRecords"))
         header, rows = read_csv(response.content.decode("utf-8"), expected)
         following = response.headers.get("Sforce-Locator") or LAST_LOCATOR
         return _Page(header, rows, None if following == LAST_LOCATOR else following)
-
-    def _dispose(self, job: BulkJob) -> None:
-        """Abort a job still running, then delete it; a failure here is logged, not raised."""
-        path = f"jobs/query/{job.id}"
-        try:
-            if job.state in RUNNING:
-                self.client.caller.call(
-                    "bulk.abort", lambda: self._send("PATCH", path, json={"state": "Aborted"})
-                )
-            self.client.caller.call("bulk.delete", lambda: self._send("DELETE", path))
-        except SfsyncError as exc:
-            log.warning("sfsync.bulk.job_not_deleted", job_id=job.id, error=str(exc))
-            return
-        log.info("sfsync.bulk.job_deleted", job_id=job.id)
 
     # -- transport ------------------------------------------------------------------
 
@@ -237,27 +273,14 @@ class BulkQueries:
             self._describes[sobject] = self.client.describe(sobject)
         return self._describes[sobject]
 
-    def _json(self, name: str, method: str, path: str, **kwargs: Any) -> Any:
-        """A JSON request with retries; the body is decoded inside them."""
-        return self.client.caller.call(name, lambda: self._send(method, path, **kwargs).json())
-
-    def _send(
-        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> requests.Response:
-        """One request on the client's session; an error status raises simple-salesforce's error."""
-        base, token = self.client.rest_base()
-        sent = {"Content-Type": "application/json", **(headers or {})}
-        sent["Authorization"] = f"Bearer {token}"
-        return call_salesforce(f"{base}/{path}", method, self.client.session, sent, **kwargs)
-
 
 def job_failure(job: BulkJob, info: dict[str, Any]) -> SfsyncError:
     """The error for a job that ended Failed or Aborted, with Salesforce's message."""
     if job.state == "Aborted":
-        return OrgUnavailable(f"Bulk API 2.0 query job {job.id} on {job.sobject} was aborted")
+        return OrgUnavailable(f"Bulk API 2.0 {job.kind} job {job.id} on {job.sobject} was aborted")
     message = str(info.get("errorMessage") or f"state {job.state}, no errorMessage")
     code = message.split(":", 1)[0].strip() if ":" in message else None
-    text = f"Bulk API 2.0 query job {job.id} on {job.sobject} failed: {message}"
+    text = f"Bulk API 2.0 {job.kind} job {job.id} on {job.sobject} failed: {message}"
     if classify(400, code, message).kind is Kind.CONFIG:
         return ConfigError(f"the org refused the query: {text}")
     return OrgUnavailable(text)

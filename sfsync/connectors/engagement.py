@@ -8,11 +8,11 @@ Task reopened or moved to a contact, a deleted record) comes back as a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from sfsync.connectors.salesforce import SalesforceClient, parse_datetime
+from sfsync.connectors.salesforce import parse_datetime
 from sfsync.models import EngagementEvent
 
 CAMPAIGN_RESPONSE = "campaign_response"
@@ -22,15 +22,10 @@ LEAD_PREFIX = "00Q"
 _GENERIC_SUBTYPE = "Task"
 
 
-def engagement_pages_together(
-    client: SalesforceClient, queries: Sequence[tuple[str, str]]
-) -> list[Iterator[list[EngagementEvent]]]:
-    """Each (object, SOQL) query's pages as events, all first pages in one call (Composite)."""
-    pages = client.pages_together([soql for _, soql in queries])
-    return [_events(sobject, each) for (sobject, _), each in zip(queries, pages, strict=True)]
-
-
-def _events(sobject: str, pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[EngagementEvent]]:
+def engagement_events(
+    sobject: str, pages: Iterator[list[dict[str, Any]]]
+) -> Iterator[list[EngagementEvent]]:
+    """Each page of a CampaignMember or Task query (`soql.engagement_query`) as events."""
     for page in pages:
         yield [e for record in page if (e := engagement_event(sobject, record)) is not None]
 

@@ -68,14 +68,21 @@ def translate(exc: BaseException) -> SfsyncError:
     if isinstance(exc, SfsyncError):
         return exc
     if isinstance(exc, SalesforceError):
-        code, message = error_body(exc.content)
-        return _from_failure(classify(exc.status, code, message), exc.status, code, message)
+        return error_for(exc.status, *error_body(exc.content))
     if isinstance(exc, requests.RequestException):
         return TransientError(f"no answer from the org: {type(exc).__name__}")
     if isinstance(exc, ValueError):
         # A body that is not the JSON it claims to be: the org or a proxy hiccuped.
         return TransientError(f"unreadable answer from the org: {type(exc).__name__}")
     raise exc
+
+
+def error_for(status: int, code: str | None, message: str) -> SfsyncError:
+    """The error a call refused with this HTTP status and REST error body raises.
+
+    A failed Composite subrequest raises it too: the same as its direct call.
+    """
+    return _from_failure(classify(status, code, message), status, code, message)
 
 
 def _from_failure(failure: Failure, status: int, code: str | None, message: str) -> SfsyncError:

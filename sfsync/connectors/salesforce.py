@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 import structlog
@@ -25,10 +25,19 @@ from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_random_
 
 from sfsync.config import Settings
 from sfsync.connectors.auth import Token, token_provider
-from sfsync.connectors.failures import Action, classify_record, error_body
+from sfsync.connectors.composite import (
+    Sub,
+    answer_bodies,
+    batches,
+    describe_sub,
+    query_sub,
+    request_body,
+)
+from sfsync.connectors.failures import Action, classify_record
 from sfsync.connectors.http import SalesforceSession, UsageMeter
 from sfsync.connectors.retry import RetryingCaller, RetryPolicy
-from sfsync.connectors.soap import convert_leads, may_have_run
+from sfsync.connectors.soap import convert_leads
+from sfsync.connectors.soap_call import may_have_run
 from sfsync.connectors.soap_merge import MergeOutcome, MergeRequest, merge_records
 from sfsync.connectors.soap_xml import ConvertResult, LeadConvert
 from sfsync.errors import (
@@ -45,7 +54,6 @@ log = structlog.get_logger("sfsync.salesforce")
 COLLECTION_MAX = 200
 QUERY_BATCH_SIZE = 2000
 QUERY_RESTARTS = 3
-COMPOSITE_QUERIES = 5  # query subrequests Salesforce allows in one Composite request
 WRITE_HEADERS = {"Sforce-Auto-Assign": "FALSE"}
 
 
@@ -253,20 +261,50 @@ class SalesforceClient:
         if len(soqls) == 1:
             return [self.pages(soqls[0], include_deleted=True)]
         headers = {"Sforce-Query-Options": f"batchSize={QUERY_BATCH_SIZE}"}
-        base = f"/services/data/v{self.settings.sf_api_version}/queryAll/"
-        requests = [
-            {"method": "GET", "url": f"{base}?{urlencode({'q': q})}", "referenceId": f"q{i}",
-             "httpHeaders": headers}
-            for i, q in enumerate(soqls)
-        ]  # fmt: skip
-        body = {"allOrNone": False, "compositeRequest": requests}
-        answer = self.caller.call(
-            "composite.query",
-            lambda: _composite_pages(
-                self._spend().restful("composite", method="POST", json=body), len(soqls)
+        subs = [query_sub(soql, headers) for soql in soqls]
+        return [self._follow(page, headers) for page in self._composite("composite.query", subs)]
+
+    def read_together(
+        self, sobjects: Sequence[str], soqls: Sequence[str]
+    ) -> tuple[dict[str, ObjectInfo], list[list[dict[str, Any]]]]:
+        """Describes of `sobjects` and all records of small queryAll queries, in one call.
+
+        One Composite request holds up to 25 subrequests, of them 5 queries;
+        more take one call per such batch, and later pages one call each. A
+        failed describe or query raises the error its direct call would.
+        """
+        headers = {"Sforce-Query-Options": f"batchSize={QUERY_BATCH_SIZE}"}
+        subs = [describe_sub(name) for name in sobjects]
+        subs += [query_sub(soql, headers) for soql in soqls]
+        bodies = [
+            body for batch in batches(subs) for body in self._composite("composite.read", batch)
+        ]
+        described = {name: _object_info(body) for name, body in zip(sobjects, bodies, strict=False)}
+        firsts = bodies[len(sobjects) :]
+        found = [
+            self._all_records(soql, self._follow(page, headers))
+            for soql, page in zip(soqls, firsts, strict=True)
+        ]
+        return described, found
+
+    def _composite(self, name: str, subs: Sequence[Sub]) -> list[dict[str, Any]]:
+        """The bodies of one Composite request's subrequests (a failed one raises)."""
+        body = request_body(self.settings.sf_api_version, subs)
+        return self.caller.call(
+            name,
+            lambda: answer_bodies(
+                self._spend().restful("composite", method="POST", json=body), len(subs)
             ),
         )
-        return [self._follow(page, headers) for page in answer]
+
+    def _all_records(
+        self, soql: str, pages: Iterator[list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """Every record of a query's pages; a cursor that dies runs the query again on its own."""
+        try:
+            return [r for page in pages for r in page]
+        except QueryRestart:
+            return self.query(soql, include_deleted=True)
 
     def _query_more(self, next_url: str, headers: dict[str, str]) -> dict[str, Any]:
         def fetch() -> dict[str, Any]:
@@ -296,20 +334,11 @@ class SalesforceClient:
         subrequests). A cursor that dies while later pages are read runs that
         query again on its own, as `query` does.
         """
-        found: list[list[dict[str, Any]]] = []
-        for start in range(0, len(soqls), COMPOSITE_QUERIES):
-            chunk = soqls[start : start + COMPOSITE_QUERIES]
-            for soql, pages in zip(chunk, self.pages_together(chunk), strict=True):
-                try:
-                    found.append([r for page in pages for r in page])
-                except QueryRestart:
-                    found.append(self.query(soql, include_deleted=True))
-        return found
+        return self.read_together((), soqls)[1]
 
     def lead_pages(self, soql: str) -> Iterator[list[Lead]]:
         """The pull: each page of a queryAll over Lead, as Lead values."""
-        for page in self.pages(soql, include_deleted=True):
-            yield [lead_from_record(r) for r in page]
+        return leads_of(self.pages(soql, include_deleted=True))
 
     # -- writes -------------------------------------------------------------
 
@@ -470,26 +499,6 @@ def _page_parts(page: Any) -> tuple[list[dict[str, Any]], str | None]:
     return [_strip(r) for r in records], next_url
 
 
-def _composite_pages(answer: Any, expected: int) -> list[dict[str, Any]]:
-    """The first page of each query subrequest, in order; a failed one raises as a call would."""
-    items = answer.get("compositeResponse") if isinstance(answer, dict) else None
-    if not isinstance(items, list) or len(items) != expected:
-        raise OrgUnavailable("the org answered a composite request without one answer per query")
-    pages = []
-    for item in items:
-        status = item.get("httpStatusCode") if isinstance(item, dict) else None
-        body = item.get("body") if isinstance(item, dict) else None
-        if status == 200 and isinstance(body, dict):
-            pages.append(body)
-            continue
-        code, message = error_body(body)
-        text = f"composite query: HTTP {status} {code or ''}: {message}"
-        if isinstance(status, int) and status >= 500:
-            raise TransientError(text)
-        raise OrgUnavailable(text)
-    return pages
-
-
 def save_results(ids: Sequence[str], answer: Any) -> list[WriteResult]:
     """Per-record results of a Collections answer, matched to the ids sent, in order."""
     if not isinstance(answer, list) or len(answer) != len(ids):
@@ -549,6 +558,12 @@ def parse_datetime(value: Any) -> datetime:
         except ValueError:
             continue
     raise OrgUnavailable(f"the org sent an unreadable dateTime: {value!r}")
+
+
+def leads_of(pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[Lead]]:
+    """Each page of a Lead query's records as Lead values."""
+    for page in pages:
+        yield [lead_from_record(r) for r in page]
 
 
 def lead_from_record(record: Mapping[str, Any]) -> Lead:

@@ -28,9 +28,9 @@ from typing import Any, Final
 
 import requests
 import structlog
-import urllib3.exceptions
 
 from sfsync.connectors.retry import RetryingCaller
+from sfsync.connectors.soap_call import in_calls, post, soap_url
 from sfsync.connectors.soap_xml import (
     CHECK_CODES,
     NOT_APPLIED,
@@ -46,7 +46,7 @@ from sfsync.connectors.soap_xml import (
     result_without_answer,
 )
 from sfsync.connectors.soql import by_ids_query
-from sfsync.errors import SfsyncError, TransientError
+from sfsync.errors import SfsyncError
 from sfsync.models import WriteOutcome
 
 __all__ = [
@@ -70,17 +70,12 @@ log = structlog.get_logger("sfsync.salesforce")
 
 # Salesforce documents 100 per Apex convertLead call; SOAP has no published limit. [INF]
 MAX_CONVERTS_PER_CALL: Final = 100
-SOAP_HEADERS: Final = {"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'}
+OPERATION: Final = "convertLead"
 RECHECK_FIELDS: Final = (
     "Id", "IsConverted", "ConvertedAccountId", "ConvertedContactId", "ConvertedOpportunityId",
 )  # fmt: skip
 
 Recheck = Callable[[str], Sequence[Mapping[str, Any]]]
-
-
-def soap_url(instance_url: str, api_version: str) -> str:
-    """The partner API endpoint: `https://<instance>/services/Soap/u/<version>`."""
-    return f"{instance_url.rstrip('/')}/services/Soap/u/{api_version}"
 
 
 def convert_leads(
@@ -103,18 +98,14 @@ def convert_leads(
     nothing was sent. See the module docstring for unknown outcomes.
     """
     url = soap_url(instance_url, api_version)
-    results: list[ConvertResult] = []
-    for start in range(0, len(converts), MAX_CONVERTS_PER_CALL):
-        batch = converts[start : start + MAX_CONVERTS_PER_CALL]
-        try:
-            results += _convert_batch(session, caller, url, token_getter, batch, client_name)
-        except SfsyncError as exc:
-            if not results:
-                raise
-            log.warning("sfsync.salesforce.convert_interrupted", error=str(exc))
-            rest = converts[start:]
-            results += [result_without_answer(c.lead_id, NOT_SENT, "not sent") for c in rest]
-            break
+
+    def send(batch: Sequence[LeadConvert]) -> list[ConvertResult]:
+        return _convert_batch(session, caller, url, token_getter, batch, client_name)
+
+    def not_sent(convert: LeadConvert) -> ConvertResult:
+        return result_without_answer(convert.lead_id, NOT_SENT, "not sent")
+
+    results = in_calls(converts, MAX_CONVERTS_PER_CALL, send, not_sent, "convert")
     if recheck is not None:
         results = _recheck(results, recheck)
     return results
@@ -129,8 +120,7 @@ def _convert_batch(
     client_name: str,
 ) -> list[ConvertResult]:
     def attempt() -> bytes | None:
-        body = convert_envelope(token_getter(), batch, client_name)
-        return _post(session, url, body)
+        return post(session, url, convert_envelope(token_getter(), batch, client_name), OPERATION)
 
     lead_ids = [c.lead_id for c in batch]
     answer = caller.call("soap.convertLead", attempt)
@@ -139,41 +129,6 @@ def _convert_batch(
         message = "the org's answer was lost; re-read the lead before converting it again"
         return [result_without_answer(i, OUTCOME_UNKNOWN, message) for i in lead_ids]
     return parse_convert_response(answer, lead_ids)
-
-
-def _post(session: requests.Session, url: str, body: bytes) -> bytes | None:
-    """The answer's body; None when the org may have run the call but its answer is lost."""
-    try:
-        response = session.post(url, data=body, headers=SOAP_HEADERS)
-    except requests.RequestException as exc:
-        if may_have_run(exc):
-            return None
-        raise TransientError(f"convertLead: not sent ({type(exc).__name__})") from None
-    if response.status_code == 200:
-        return response.content
-    raise_for_fault(response.status_code, response.content)
-    return None
-
-
-def may_have_run(exc: requests.RequestException) -> bool:
-    """True when the org may have received the request: the connection was open when it failed."""
-    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
-        return False
-    if isinstance(exc, requests.ConnectionError):
-        return not any(isinstance(c, urllib3.exceptions.NewConnectionError) for c in _causes(exc))
-    return isinstance(exc, requests.Timeout | requests.exceptions.ChunkedEncodingError)
-
-
-def _causes(exc: BaseException, depth: int = 6) -> list[BaseException]:
-    """`exc` and what it wraps: its cause, context, exception arguments and urllib3 `reason`."""
-    found: list[BaseException] = [exc]
-    if depth == 0:
-        return found
-    inner = [exc.__cause__, exc.__context__, getattr(exc, "reason", None), *exc.args]
-    for item in inner:
-        if isinstance(item, BaseException) and item is not exc:
-            found += _causes(item, depth - 1)
-    return found
 
 
 # -- after an unknown outcome --------------------------------------------------------

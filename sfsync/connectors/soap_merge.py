@@ -31,7 +31,8 @@ import requests
 import structlog
 
 from sfsync.connectors.retry import RetryingCaller
-from sfsync.connectors.soap import SOAP_HEADERS, Recheck, may_have_run, soap_url
+from sfsync.connectors.soap import Recheck
+from sfsync.connectors.soap_call import in_calls, post, soap_url
 from sfsync.connectors.soap_merge_xml import (
     ALREADY_MERGED,
     NOT_APPLIED,
@@ -43,9 +44,9 @@ from sfsync.connectors.soap_merge_xml import (
     outcome_without_answer,
     parse_merge_response,
 )
-from sfsync.connectors.soap_xml import id15, raise_for_fault
+from sfsync.connectors.soap_xml import id15
 from sfsync.connectors.soql import by_ids_query
-from sfsync.errors import SfsyncError, TransientError
+from sfsync.errors import SfsyncError
 from sfsync.models import WriteOutcome
 
 __all__ = [
@@ -86,18 +87,14 @@ def merge_records(
     when nothing was sent. See the module docstring for unknown outcomes.
     """
     url = soap_url(instance_url, api_version)
-    outcomes: list[MergeOutcome] = []
-    for start in range(0, len(requests), MAX_MERGES_PER_CALL):
-        batch = requests[start : start + MAX_MERGES_PER_CALL]
-        try:
-            outcomes += _merge_batch(session, caller, url, token_getter, batch, client_name)
-        except SfsyncError as exc:
-            if not outcomes:
-                raise
-            log.warning("sfsync.salesforce.merge_interrupted", error=str(exc))
-            rest = requests[start:]
-            outcomes += [outcome_without_answer(r, NOT_SENT, "not sent") for r in rest]
-            break
+
+    def send(batch: Sequence[MergeRequest]) -> list[MergeOutcome]:
+        return _merge_batch(session, caller, url, token_getter, batch, client_name)
+
+    def not_sent(request: MergeRequest) -> MergeOutcome:
+        return outcome_without_answer(request, NOT_SENT, "not sent")
+
+    outcomes = in_calls(requests, MAX_MERGES_PER_CALL, send, not_sent, "merge")
     if recheck is not None:
         outcomes = _recheck(outcomes, recheck)
     return outcomes
@@ -112,7 +109,7 @@ def _merge_batch(
     client_name: str,
 ) -> list[MergeOutcome]:
     def attempt() -> bytes | None:
-        return _post(session, url, merge_envelope(token_getter(), batch, client_name))
+        return post(session, url, merge_envelope(token_getter(), batch, client_name), "merge")
 
     answer = caller.call("soap.merge", attempt)
     if answer is None:
@@ -120,20 +117,6 @@ def _merge_batch(
         message = "the org's answer was lost; re-read the records before merging them again"
         return [outcome_without_answer(r, OUTCOME_UNKNOWN, message) for r in batch]
     return parse_merge_response(answer, batch)
-
-
-def _post(session: requests.Session, url: str, body: bytes) -> bytes | None:
-    """The answer's body; None when the org may have run the call but its answer is lost."""
-    try:
-        response = session.post(url, data=body, headers=SOAP_HEADERS)
-    except requests.RequestException as exc:
-        if may_have_run(exc):
-            return None
-        raise TransientError(f"merge: not sent ({type(exc).__name__})") from None
-    if response.status_code == 200:
-        return response.content
-    raise_for_fault(response.status_code, response.content, operation="merge")
-    return None
 
 
 # -- after an unknown outcome --------------------------------------------------------

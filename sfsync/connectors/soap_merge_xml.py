@@ -34,10 +34,10 @@ from sfsync.connectors.soap_xml import (
     PARTNER_NS,
     UNREADABLE_RESPONSE,
     _element,
-    _parse,
     _tag,
     _text,
     id15,
+    result_items,
 )
 from sfsync.ids import is_id
 from sfsync.models import WriteOutcome
@@ -205,14 +205,8 @@ def _text_of(value: FieldValue) -> str:
 
 def parse_merge_response(body: bytes, requests: Sequence[MergeRequest]) -> list[MergeOutcome]:
     """One outcome per request sent, matched in order; an unreadable answer makes all RETRY."""
-    try:
-        items = _parse(body).findall(
-            f"./{{{ENVELOPE_NS}}}Body/{_tag('mergeResponse')}/{_tag('result')}"
-        )
-    except ValueError:
-        items = []
-    if len(items) != len(requests):
-        log.warning("sfsync.salesforce.unreadable_merge_results", expected=len(requests))
+    items = result_items(body, "mergeResponse", len(requests))
+    if items is None:
         message = "the org's answer could not be read"
         return [outcome_without_answer(r, UNREADABLE_RESPONSE, message) for r in requests]
     return [_outcome(r, item) for r, item in zip(requests, items, strict=True)]

@@ -151,17 +151,23 @@ def _boolean(value: bool) -> str:
 
 def parse_convert_response(body: bytes, lead_ids: Sequence[str]) -> list[ConvertResult]:
     """One result per lead sent, matched in order; an unreadable answer makes all RETRY."""
-    try:
-        items = _parse(body).findall(
-            f"./{{{ENVELOPE_NS}}}Body/{_tag('convertLeadResponse')}/{_tag('result')}"
-        )
-    except ValueError:
-        items = []
-    if len(items) != len(lead_ids):
-        log.warning("sfsync.salesforce.unreadable_convert_results", expected=len(lead_ids))
+    items = result_items(body, "convertLeadResponse", len(lead_ids))
+    if items is None:
         message = "the org's answer could not be read"
         return [result_without_answer(i, UNREADABLE_RESPONSE, message) for i in lead_ids]
     return [_result(i, item) for i, item in zip(lead_ids, items, strict=True)]
+
+
+def result_items(body: bytes, response: str, expected: int) -> list[ET.Element] | None:
+    """The `result` elements of a `response` answer; None unless there is one per request."""
+    try:
+        items = _parse(body).findall(f"./{{{ENVELOPE_NS}}}Body/{_tag(response)}/{_tag('result')}")
+    except ValueError:
+        items = []
+    if len(items) != expected:
+        log.warning("sfsync.salesforce.unreadable_results", answer=response, expected=expected)
+        return None
+    return items
 
 
 def _result(lead_id: str, item: ET.Element) -> ConvertResult:

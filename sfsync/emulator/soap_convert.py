@@ -15,16 +15,17 @@ from typing import Final
 
 from sfsync.emulator.context import Call
 from sfsync.emulator.convert import LeadConvert, LeadConvertResult
-from sfsync.emulator.results import OrgError
 from sfsync.emulator.soap_envelope import (
     PARTNER_NS,
     SoapFault,
     element,
     envelope,
+    error_element,
     is_nil,
     limit_info,
     local_name,
     partner_tag,
+    unexpected_element,
 )
 from sfsync.emulator.wire import Response
 
@@ -67,7 +68,7 @@ def read_lead_converts(operation: ET.Element) -> list[LeadConvert]:
     items = list(operation)
     for item in items:
         if item.tag != partner_tag("leadConverts"):
-            raise _unexpected(item, "convertLead")
+            raise unexpected_element(item, "convertLead")
     if not items:
         raise SoapFault("soapenv:Client", "convertLead needs at least one leadConverts")
     if len(items) > MAX_LEAD_CONVERTS:
@@ -86,7 +87,7 @@ def read_lead_convert(item: ET.Element) -> LeadConvert:
     for child in item:
         namespace, name = local_name(child)
         if namespace != PARTNER_NS or name not in LEAD_CONVERT_ELEMENTS:
-            raise _unexpected(child, "LeadConvert")
+            raise unexpected_element(child, "LeadConvert")
         index = LEAD_CONVERT_ELEMENTS.index(name)
         if index <= position:
             continue
@@ -132,15 +133,6 @@ def _boolean(values: dict[str, str | None], name: str) -> bool:
     raise SoapFault("soapenv:Client", f"'{text}' is not a valid value for the type xsd:boolean")
 
 
-def _unexpected(child: ET.Element, parent: str) -> SoapFault:
-    namespace, name = local_name(child)
-    return SoapFault(
-        "sf:INVALID_FIELD",
-        f"INVALID_FIELD: No such column '{name}' on entity '{parent}'"
-        + ("" if namespace == PARTNER_NS else f" (namespace '{namespace}')"),
-    )
-
-
 # -- writing ------------------------------------------------------------------------
 
 
@@ -150,17 +142,9 @@ def _result(result: LeadConvertResult) -> str:
         "<result>"
         f"{element('accountId', result.account_id)}"
         f"{element('contactId', result.contact_id)}"
-        f"{''.join(_error(e) for e in result.errors)}"
+        f"{''.join(error_element(e) for e in result.errors)}"
         f"{element('leadId', result.lead_id)}"
         f"{element('opportunityId', result.opportunity_id)}"
         f"{element('success', 'true' if result.success else 'false')}"
         "</result>"
-    )
-
-
-def _error(error: OrgError) -> str:
-    fields = "".join(element("fields", name) for name in error.fields)
-    return (
-        f"<errors>{fields}{element('message', error.message)}"
-        f"{element('statusCode', error.status_code)}</errors>"
     )

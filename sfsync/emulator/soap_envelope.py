@@ -12,6 +12,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
+from sfsync.emulator.results import OrgError
 from sfsync.emulator.wire import XML_TYPE, Response
 
 ENVELOPE_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -119,3 +120,22 @@ def _detail(code: str, message: str) -> str:
 
 # The fault type a few exception codes come in; the rest are UnexpectedErrorFault.
 _FAULT_TYPES = {"INVALID_FIELD": "InvalidFieldFault", "INVALID_ID_FIELD": "InvalidIdFault"}
+
+
+def unexpected_element(child: ET.Element, parent: str) -> SoapFault:
+    """The fault Salesforce answers for an element `parent` does not have."""
+    namespace, name = local_name(child)
+    return SoapFault(
+        "sf:INVALID_FIELD",
+        f"INVALID_FIELD: No such column '{name}' on entity '{parent}'"
+        + ("" if namespace == PARTNER_NS else f" (namespace '{namespace}')"),
+    )
+
+
+def error_element(error: OrgError) -> str:
+    """An `Error` of a result, its elements in schema order."""
+    fields = "".join(element("fields", name) for name in error.fields)
+    return (
+        f"<errors>{fields}{element('message', error.message)}"
+        f"{element('statusCode', error.status_code)}</errors>"
+    )

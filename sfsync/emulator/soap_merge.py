@@ -25,10 +25,12 @@ from sfsync.emulator.soap_envelope import (
     SoapFault,
     element,
     envelope,
+    error_element,
     is_nil,
     limit_info,
     local_name,
     partner_tag,
+    unexpected_element,
 )
 from sfsync.emulator.wire import Response
 
@@ -73,7 +75,7 @@ def read_merge_requests(schema: OrgSchema, operation: ET.Element) -> list[MergeR
     items = list(operation)
     for item in items:
         if item.tag != partner_tag("request"):
-            raise _unexpected(item, "merge")
+            raise unexpected_element(item, "merge")
     if not items:
         raise SoapFault("soapenv:Client", "merge needs at least one request")
     if len(items) > MAX_MERGE_REQUESTS:
@@ -99,7 +101,7 @@ def read_merge_request(item: ET.Element) -> MergeRequest:
     for child in item:
         namespace, name = local_name(child)
         if namespace != PARTNER_NS or name not in REQUEST_ELEMENTS:
-            raise _unexpected(child, "MergeRequest")
+            raise unexpected_element(child, "MergeRequest")
         if name == "masterRecord":
             master = child
         elif name == "recordToMergeIds":
@@ -118,7 +120,7 @@ def read_sobject(record: ET.Element) -> tuple[str, str | None, dict[str, str | N
     for child in record:
         _, name = local_name(child)
         if len(child):
-            raise _unexpected(child, "sObject")  # a related record: not part of a merge
+            raise unexpected_element(child, "sObject")  # a related record: not part of a merge
         text = child.text or ""
         if name == "type":
             sobject = text.strip()
@@ -133,15 +135,6 @@ def read_sobject(record: ET.Element) -> tuple[str, str | None, dict[str, str | N
     return sobject, record_id, values
 
 
-def _unexpected(child: ET.Element, parent: str) -> SoapFault:
-    namespace, name = local_name(child)
-    return SoapFault(
-        "sf:INVALID_FIELD",
-        f"INVALID_FIELD: No such column '{name}' on entity '{parent}'"
-        + ("" if namespace == PARTNER_NS else f" (namespace '{namespace}')"),
-    )
-
-
 # -- writing ------------------------------------------------------------------------
 
 
@@ -149,18 +142,10 @@ def _result(result: MergeResult) -> str:
     """A `MergeResult`, its elements in schema order; the id of a refusal may be nil."""
     return (
         "<result>"
-        f"{''.join(_error(e) for e in result.errors)}"
+        f"{''.join(error_element(e) for e in result.errors)}"
         f"{element('id', result.id)}"
         f"{''.join(element('mergedRecordIds', i) for i in result.merged_ids)}"
         f"{element('success', 'true' if result.success else 'false')}"
         f"{''.join(element('updatedRelatedIds', i) for i in result.updated_related_ids)}"
         "</result>"
-    )
-
-
-def _error(error: OrgError) -> str:
-    fields = "".join(element("fields", name) for name in error.fields)
-    return (
-        f"<errors>{fields}{element('message', error.message)}"
-        f"{element('statusCode', error.status_code)}</errors>"
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from sfsync.background_http import BackgroundHTTPServer
 from sfsync.errors import ConfigError
 from sfsync.intake.app import IntakeApp, Reply
 from sfsync.intake.forms import IntakeRefused
@@ -31,7 +32,6 @@ DEFAULT_INTAKE_PORT = 9740
 READ_TIMEOUT_SECONDS = 10.0
 MAX_THREADS = 64
 LISTEN_BACKLOG = 512
-SHUTDOWN_POLL_SECONDS = 0.1
 JSON = "application/json"
 CSP = "default-src 'none'; frame-ancestors 'none'"
 ALLOW = "POST, OPTIONS, GET"
@@ -148,7 +148,7 @@ class _BoundedServer(ThreadingHTTPServer):
             self._slots.release()
 
 
-class IntakeServer:
+class IntakeServer(BackgroundHTTPServer):
     """The endpoint, run in a thread (`start`) or in front (`sfsync intake serve`)."""
 
     def __init__(
@@ -166,38 +166,4 @@ class IntakeServer:
             raise ConfigError(
                 f"intake endpoint cannot listen on {host}:{port}: {exc.strerror}"
             ) from None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """Where it listens, e.g. http://127.0.0.1:9740."""
-        address, port = self.httpd.server_address[:2]
-        host = address.decode() if isinstance(address, bytes) else str(address)
-        shown = f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{port}"
-
-    def start(self) -> IntakeServer:
-        """Serve in a background thread."""
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever,
-            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
-            name="sfsync-intake",
-            daemon=True,
-        )
-        self._thread.start()
-        log.info("sfsync.intake.listening", url=self.url)
-        return self
-
-    def close(self) -> None:
-        """Stop accepting, and release the socket (requests in hand finish first)."""
-        if self._thread is not None:
-            self.httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self.httpd.server_close()
-
-    def __enter__(self) -> IntakeServer:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+        super().__init__(self.httpd, "sfsync-intake", "sfsync.intake.listening")

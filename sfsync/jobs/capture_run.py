@@ -13,6 +13,9 @@ import structlog
 
 from sfsync.connectors.salesforce import SalesforceClient
 from sfsync.jobs.backfill import mirror_row
+from sfsync.jobs.capture_bulk import Hooks, bulk_round
+from sfsync.jobs.capture_bulk import dispose as bulk_dispose
+from sfsync.jobs.capture_bulk import resume as bulk_resume
 from sfsync.jobs.capture_clean import clean
 from sfsync.jobs.capture_duplicates import OrgDuplicates
 from sfsync.jobs.capture_plan import (
@@ -296,9 +299,7 @@ class CaptureRun:
         self.progress("creating", 0, self.to_send)
         later: dict[str, Any] = {}
         for _ in range(SEND_ROUNDS):
-            result = create_round(
-                self.client, self.setup.me, items, self.ledger.mark_sending, self._settle
-            )
+            result = self._round(items)
             later = result.later
             items = [i for i in items if i.key in later]
             if not items:
@@ -306,6 +307,14 @@ class CaptureRun:
         for key, answer in later.items():
             reason = f"not created this time ({answer.error_code}: {answer.message}); run again"
             self.outcomes[key] = CaptureOutcome(key, Action.REJECTED, reasons=(reason,))
+
+    def _round(self, items: Sequence[ToCreate]) -> CreateRound:
+        """One round: Bulk API 2.0 insert jobs from the threshold up, else Collections."""
+        me = self.setup.me
+        if len(items) >= self.client.settings.sfsync_import_bulk_threshold:
+            hooks = Hooks(self.ledger.mark_sending, self.ledger.note_job, self._settle)
+            return bulk_round(self.client, me, items, hooks)
+        return create_round(self.client, me, items, self.ledger.mark_sending, self._settle)
 
     def _resume(self, rows: Sequence[CaptureLedgerRow]) -> list[ToCreate]:
         """An interrupted run's rows: in-flight ones looked up first; the rest sent as planned."""
@@ -317,14 +326,20 @@ class CaptureRun:
                 reason = f"left {row.state} by an interrupted run: would be resumed"
                 self.outcomes[row.key] = CaptureOutcome(row.key, Action.CREATED, reasons=(reason,))
             return []
-        in_flight = [
-            i for i, r in zip(items, usable, strict=True) if r.state == LedgerState.SENDING
-        ]
-        found = find_created(self.client, self.setup.me, in_flight)
-        if found:
-            self._settle(CreateRound(created=found))
-        log.info("sfsync.capture.resumed", rows=len(items), found=len(found))
-        return [i for i in items if i.key not in found]
+        by_job: dict[str, list[ToCreate]] = defaultdict(list)
+        for item, row in zip(items, usable, strict=True):
+            if row.state == LedgerState.SENDING:  # a sending row's record_id: its insert job
+                by_job[row.record_id or ""].append(item)
+        loose = by_job.pop("", [])
+        done, unknown, jobs = bulk_resume(self.client, self.setup.me, by_job)
+        done.created.update(find_created(self.client, self.setup.me, loose + unknown))
+        settled = CreateRound(created=done.created, refused=done.refused)
+        if settled.created or settled.refused:
+            self._settle(settled)
+        bulk_dispose(self.client, jobs)
+        log.info("sfsync.capture.resumed", rows=len(items), found=len(settled.created),
+                 jobs=len(by_job))  # fmt: skip
+        return [i for i in items if i.key not in settled.created and i.key not in settled.refused]
 
     def _settle(self, done: CreateRound) -> None:
         """Record a chunk's answers: created leads with their state, refusals forgotten."""

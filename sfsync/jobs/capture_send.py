@@ -8,7 +8,9 @@ ledger row was written, with the LastName, Company and Email that were sent
 (`SELECT ... WHERE CreatedById = me AND CreatedDate >= t AND LastName IN
 (...)`, one query per ~190 names). Two rows with the same three values and
 no other difference would be one person, and matching makes them one
-candidate before anything is sent, so the marker names one lead. An org
+candidate before anything is sent. Rows that share the marker but differ
+elsewhere do occur (two people of one company with the same last name and
+no e-mail); FirstName, Title and Phone then tell their leads apart. An org
 with an external-id field for the capture key could use that instead; the
 stock Lead has none, so the marker needs no schema change.
 """
@@ -29,6 +31,9 @@ from sfsync.models import WriteOutcome, WriteResult
 log = structlog.get_logger("sfsync.capture")
 
 MARKER_FIELDS = ("LastName", "Company", "Email")
+# Equal markers do occur (two people of one company, same last name, no e-mail: matching
+# keeps them apart); these fields tell such leads apart when their answers were lost.
+TIE_FIELDS = ("FirstName", "Title", "Phone")
 # How far before its ledger row a lead may look created: the org's clock may be behind ours.
 CLOCK_MARGIN = timedelta(hours=12)
 # Rounds of sending again what the org asked to retry (UNABLE_TO_LOCK_ROW) or never received.
@@ -52,7 +57,8 @@ def _fold(value: Any) -> str:
     return " ".join(str(value or "").split()).casefold()
 
 
-def _marker_key(values: Mapping[str, Any]) -> tuple[str, ...]:
+def marker_key(values: Mapping[str, Any]) -> tuple[str, ...]:
+    """The marker as compared: case and spacing aside, a missing value as an empty one."""
     return tuple(_fold(values.get(name)) for name in MARKER_FIELDS)
 
 
@@ -79,23 +85,30 @@ def find_created(client: SalesforceClient, me: str, items: Sequence[ToCreate]) -
     if not items:
         return {}
     since = min(i.since for i in items) - CLOCK_MARGIN
-    wanted: dict[tuple[str, ...], list[str]] = {}
+    wanted: dict[tuple[str, ...], list[ToCreate]] = {}
     for item in items:
-        wanted.setdefault(_marker_key(item.values), []).append(item.key)
+        wanted.setdefault(marker_key(item.values), []).append(item)
     names = sorted({str(i.values.get("LastName") or "") for i in items})
     found: dict[str, str] = {}
     for chunk in id_chunks(names, budget=3500):
         soql = (
-            "SELECT Id, LastName, Company, Email FROM Lead WHERE CreatedById = "
+            f"SELECT Id, {', '.join(MARKER_FIELDS + TIE_FIELDS)} FROM Lead WHERE CreatedById = "
             f"{quote(me)} AND CreatedDate >= {datetime_literal(since)} AND LastName IN "
             f"({', '.join(quote(n) for n in chunk)}) ORDER BY CreatedDate, Id"
         )
         for record in client.query(soql):
-            keys = wanted.get(_marker_key(record), [])
-            if keys:
-                found[keys.pop(0)] = str(record["Id"])
+            options = wanted.get(marker_key(record), [])
+            if options:
+                item = max(options, key=lambda i: _alike(i.values, record))
+                options.remove(item)
+                found[item.key] = str(record["Id"])
     log.info("sfsync.capture.looked_up", asked=len(items), found=len(found))
     return found
+
+
+def _alike(values: Mapping[str, Any], record: Mapping[str, Any]) -> int:
+    """How many tie-breaking fields agree (the first of equals wins: `max` keeps it)."""
+    return sum(_fold(values.get(name)) == _fold(record.get(name)) for name in TIE_FIELDS)
 
 
 def create_round(
@@ -120,7 +133,7 @@ def create_round(
         if lost:
             found = find_created(client, me, lost)
             done.created.update(found)
-            done.later.update({i.key: _unknown(i.key) for i in lost if i.key not in found})
+            done.later.update({i.key: unknown_outcome(i.key) for i in lost if i.key not in found})
         after_chunk(done)
         total.created.update(done.created)
         total.refused.update(done.refused)
@@ -142,7 +155,8 @@ def _read_answers(chunk: Sequence[ToCreate], answers: Sequence[WriteResult | Non
     return done
 
 
-def _unknown(key: str) -> WriteResult:
+def unknown_outcome(key: str) -> WriteResult:
+    """A create whose answer never came: to look up, then send again."""
     return WriteResult(key, WriteOutcome.RETRY, "OUTCOME_UNKNOWN", "the org's answer was lost")
 
 

@@ -12,6 +12,7 @@ on the rules) are checked here; enrichment, grading and lifecycle in
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,38 +22,68 @@ from sfsync.ids import to18
 from sfsync.jobs.check_base import OrgFacts, Problem, Queue, Source
 from sfsync.jobs.check_fields import constants, criteria, readable, writable
 from sfsync.jobs.check_rules import check_rule_files
+from sfsync.jobs.routing_org import LEAD_QUEUES, QUEUES, USERS, routing_org_from
 from sfsync.mappings import CONVERSION_FILE, FIELDS_FILE, ROUTING_FILE, SCORING_FILE, read_yaml
 from sfsync.rules.pipeline import RuleSet
 from sfsync.rules.routing_check import config_problems
+from sfsync.rules.routing_facts import RoutingOrg
 
 __all__ = ["OrgFacts", "Problem", "Queue", "check_mappings", "org_facts"]
 
-QUEUES_SOQL = "SELECT Id, Name, DeveloperName FROM Group WHERE Type = 'Queue'"
-LEAD_QUEUES_SOQL = "SELECT QueueId FROM QueueSobject WHERE SobjectType = 'Lead'"
 CONVERTED_STATUSES_SOQL = "SELECT ApiName, MasterLabel FROM LeadStatus WHERE IsConverted = true"
-ACTIVE_USERS_SOQL = "SELECT Id FROM User WHERE IsActive = true"
+ACTIVE_USERS_SOQL = "SELECT Id, IsActive FROM User WHERE IsActive = true"
 
 
-def org_facts(client: SalesforceClient, rules: RuleSet, *, read_queues: bool = False) -> OrgFacts:
-    """Read the org once: the Lead describe, statuses and users when conversion needs them.
+def org_facts(
+    client: SalesforceClient,
+    rules: RuleSet,
+    *,
+    read_queues: bool = False,
+    read_routing: bool = False,
+) -> OrgFacts:
+    """Read the org once: describes, statuses, users and queues, as far as the rules need them.
 
-    Queues are read only when asked for. The queries (up to four) go in one
-    Composite request: one API call while each answer fits a page.
+    The describes (Lead and the objects conversion copies onto) and the
+    queries (up to four: each is asked once, whoever needs it) go in one
+    Composite request: one API call while each answer fits a page. Queues
+    are read only when asked for, routing's users and queues (`facts.routing`)
+    likewise.
     """
-    lead = client.describe("Lead")
-    soqls = [LEAD_QUEUES_SOQL, QUEUES_SOQL] if read_queues else []
-    if rules.conversion is not None:
-        soqls += [CONVERTED_STATUSES_SOQL, ACTIVE_USERS_SOQL]
-    answers = client.query_together(soqls)
-    queues = _queues(answers[0], answers[1]) if read_queues else None
+    queries = _queries(rules, read_queues or read_routing, read_routing)
+    copy_to = list(rules.conversion.copy_to) if rules.conversion is not None else []
+    described, answers = client.read_together(["Lead", *copy_to], list(queries.values()))
+    rows = dict(zip(queries, answers, strict=True))
+    facts = OrgFacts(
+        described["Lead"],
+        queues=_queues(rows["lead_queues"], rows["queues"]) if read_queues else None,
+        routing=_routing_org(client, rows) if read_routing else None,
+    )
     if rules.conversion is None:
-        return OrgFacts(lead, queues=queues)
-    statuses, users = answers[-2], answers[-1]
-    names = {str(s.get(k)) for s in statuses for k in ("ApiName", "MasterLabel") if s.get(k)}
-    targets: dict[str, ObjectInfo] = {
-        name: client.describe(name) for name in rules.conversion.copy_to
-    }
-    return OrgFacts(lead, frozenset(names), frozenset(str(u["Id"]) for u in users), targets, queues)
+        return facts
+    statuses = {str(s[k]) for s in rows["statuses"] for k in ("ApiName", "MasterLabel") if s.get(k)}
+    return dataclasses.replace(
+        facts,
+        converted_statuses=frozenset(statuses),
+        active_users=frozenset(str(u["Id"]) for u in rows["users"] if u.get("IsActive")),
+        targets={name: described[name] for name in copy_to},
+    )
+
+
+def _queries(rules: RuleSet, queues: bool, routing: bool) -> dict[str, str]:
+    """The queries the facts need, by name; one User query serves conversion and routing."""
+    found = {"lead_queues": LEAD_QUEUES, "queues": QUEUES} if queues else {}
+    if rules.conversion is not None:
+        found["statuses"] = CONVERTED_STATUSES_SOQL
+    if routing:
+        found["users"] = USERS  # every user: routing needs to know who left, too
+    elif rules.conversion is not None:
+        found["users"] = ACTIVE_USERS_SOQL
+    return found
+
+
+def _routing_org(client: SalesforceClient, rows: dict[str, list[dict[str, Any]]]) -> RoutingOrg:
+    me = client.integration_user_id()
+    return routing_org_from(rows["users"], rows["lead_queues"], rows["queues"], me)
 
 
 def _queues(lead_queues: list[dict[str, Any]], groups: list[dict[str, Any]]) -> tuple[Queue, ...]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from sfsync.connectors.salesforce import ObjectInfo
 from sfsync.ids import InvalidId, to18
 from sfsync.mappings import Path_, read_yaml
+from sfsync.rules.routing_facts import RoutingOrg
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class OrgFacts:
     targets: Mapping[str, ObjectInfo] = field(default_factory=dict)
     # The org's queues; None when not read (their check is then skipped).
     queues: tuple[Queue, ...] | None = None
+    # Routing's users and Lead queues, when read with the rest (`org_facts(read_routing=True)`).
+    routing: RoutingOrg | None = None
 
     def queue(self, text: str) -> Queue | None:
         """The queue a mappings file names (by name, developer name or id), if the org has it."""

@@ -13,18 +13,20 @@ leaves its SystemModstamp alone), so the Lead pull cannot see them. Instead:
 - Decay moves scores with time alone, so once per sweep period every lead
   with engagement inside the horizon is decided again at the new `now`.
 
-Reading engagement from the store costs no API call per page of leads; a
-cycle costs one query per engagement object (two when idle) besides the Lead pull.
+Reading engagement from the store costs no API call per page of leads; the
+engagement queries ride in one Composite call with the first page of the
+cycle's Lead pull (an idle cycle asks one question).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
-from sfsync.connectors.engagement import engagement_pages_together
+from sfsync.connectors.engagement import engagement_events
 from sfsync.connectors.salesforce import SalesforceClient
 from sfsync.connectors.soql import by_ids_query, engagement_query, id_chunks, leads_by_email_query
 from sfsync.models import EngagementEvent, Lead
@@ -57,28 +59,44 @@ class EngagementReader:
         kinds = {rule.kind for rule in grading.behavior.events}
         return [name for name, (_, kind) in SOURCES.items() if kind in kinds]
 
-    def refresh(self, overlap: timedelta, *, pending: bool = True) -> int:
-        """Mirror the CampaignMember and Task changes since their watermarks; rows changed.
+    def refresh(
+        self, overlap: timedelta, *, pending: bool = True, also: Sequence[str] = ()
+    ) -> list[Iterator[list[dict[str, Any]]]]:
+        """Mirror the CampaignMember and Task changes since their watermarks.
 
-        Both queries go in one Composite request (one API call). `pending=False`
+        Both queries go in one Composite request (one API call), with the
+        first pages of the queryAll queries in `also` (the cycle's Lead pull):
+        their pages come back, in order, to be read after. `pending=False`
         before a first full pull, which decides every lead anyway.
         """
         sources = self.sources()
         since = {sobject: self.store.watermark(SOURCES[sobject][0]) for sobject in sources}
         days = self.rules.engagement_days
-        queries = [(s, engagement_query(s, since[s], overlap, days)) for s in sources]
-        changed = 0
-        for sobject, pages in zip(sources, engagement_pages_together(self.client, queries),
-                                  strict=True):  # fmt: skip
-            newest = since[sobject]
-            for page in pages:
-                changed += self.store.events.mirror(page, pending=pending)
-                stamps = [e.stamp for e in page if e.stamp is not None]
-                newest = max([*stamps, *([newest] if newest else [])], default=None)
-            if newest is not None and newest != since[sobject]:
-                self.store.set_watermark(SOURCES[sobject][0], newest)
+        queries = [engagement_query(s, since[s], overlap, days) for s in sources]
+        pages = self.client.pages_together([*queries, *also])
+        changed = sum(
+            self._mirror(sobject, since[sobject], engagement_events(sobject, each), pending)
+            for sobject, each in zip(sources, pages, strict=False)
+        )
         if changed:
             log.info("sfsync.engagement.mirrored", changed=changed)
+        return pages[len(sources) :]
+
+    def _mirror(
+        self,
+        sobject: str,
+        since: datetime | None,
+        pages: Iterator[list[EngagementEvent]],
+        pending: bool,
+    ) -> int:
+        """Store one object's changed rows and move its watermark; rows changed."""
+        changed, newest = 0, since
+        for page in pages:
+            changed += self.store.events.mirror(page, pending=pending)
+            stamps = [e.stamp for e in page if e.stamp is not None]
+            newest = max([*stamps, *([newest] if newest else [])], default=None)
+        if newest is not None and newest != since:
+            self.store.set_watermark(SOURCES[sobject][0], newest)
         return changed
 
     def for_leads(self, leads: Sequence[Lead], now: datetime) -> dict[str, list[Engagement]]:

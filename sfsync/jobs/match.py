@@ -1,7 +1,8 @@
 """Where matching meets the store: fetch candidates by index, match a batch, report.
 
 `find_matches(store, leads, matcher)` is what the sync cycle calls for a page
-of pulled leads: it looks every blocking key of the page up in the mirror
+of pulled leads: it counts every blocking key of the page in the mirror's
+indexes, reads the records of the keys not over `max_candidates_per_key`
 (indexed SQL, a few statements per page), then runs the pure
 `rules.matching_batch.match_batch` over the page and those candidates.
 """
@@ -9,20 +10,30 @@ of pulled leads: it looks every blocking key of the page up in the mirror
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import sqlalchemy as sa
 
 from sfsync.errors import ConfigError
 from sfsync.jobs.match_setup import Matcher
 from sfsync.models import Lead
 from sfsync.rules.matching import Match, Record
 from sfsync.rules.matching_batch import match_batch
-from sfsync.rules.matching_keys import BlockingKeys, blocking_keys, lookups
+from sfsync.rules.matching_keys import BlockingKeys, Lookup, blocking_keys, filed_under, lookups
 from sfsync.rules.matching_records import lead_shaped
 from sfsync.store import Store
-from sfsync.store.mirror import MirrorRecord, candidates, live_records, record
+from sfsync.store.mirror import (
+    MirrorRecord,
+    candidate_rows,
+    key_counts,
+    live_by_id,
+    live_records,
+    record,
+)
 
 
 def lead_record(lead: Lead | Mapping[str, Any]) -> Record:
@@ -51,6 +62,22 @@ def mirror_record(row: MirrorRecord) -> Record:
     )
 
 
+def _candidate(row: sa.Row[Any]) -> Record:
+    """`mirror_record` straight from the row (a page reads tens of thousands)."""
+    created = row.created_date
+    return Record(
+        id=row.id,
+        sobject=row.sobject,
+        fields=row.fields or {},
+        owner_id=row.owner_id,
+        account_id=row.account_id,
+        created=created.isoformat() if created else None,
+        keys=BlockingKeys(
+            row.email_key, row.email_domain, row.phone_key, row.name_key, row.company_key
+        ),
+    )
+
+
 def find_matches(
     store: Store, leads: Sequence[Lead | Mapping[str, Any]], matcher: Matcher
 ) -> dict[str, list[Match]]:
@@ -62,16 +89,37 @@ def find_matches(
     the pull did not read it).
     """
     records = [_with_keys(lead_record(lead), matcher) for lead in leads]
-    wanted = set()
-    for one in records:
-        wanted |= lookups(one.fields, matcher.data, matcher.config.match_keys, one.keys)
-    found = [mirror_record(r) for r in candidates(store.engine, wanted)]
-    created = {r.id: r.created for r in found}
-    records = [
-        r if r.created or r.id not in created else dataclasses.replace(r, created=created[r.id])
-        for r in records
-    ]
-    return match_batch(records, found, matcher.config, matcher.data)
+    config = matcher.config
+    looked_up = [lookups(r.fields, matcher.data, config.match_keys, r.keys) for r in records]
+    wanted: set[Lookup] = set().union(*looked_up)
+    own = {r.id: r for r in live_by_id(store.engine, [one.id for one in records])}
+    crowded = _crowded(store, wanted, own.values(), config.max_candidates_per_key)
+    found = [_candidate(r) for r in candidate_rows(store.engine, wanted - crowded)]
+    records = [_created_from(r, own.get(r.id)) for r in records]
+    return match_batch(records, found, config, matcher.data, crowded, looked_up)
+
+
+def _crowded(
+    store: Store, wanted: set[Lookup], own: Iterable[MirrorRecord], cap: int
+) -> set[Lookup]:
+    """The lookups that find more than `cap` stored records besides the page's own copies.
+
+    Counted in the database, so their records are never read: `match_batch`
+    would drop them anyway (a key that common says nothing about a person).
+    The page's own stored copies do not count: `match_batch` replaces them.
+    """
+    copies = Counter(
+        lookup for row in own for lookup in filed_under(BlockingKeys(**row.keys), row.sobject)
+    )
+    counts = key_counts(store.engine, wanted, cap, copies)
+    return {lookup for lookup, count in counts.items() if count - copies[lookup] > cap}
+
+
+def _created_from(lead: Record, stored: MirrorRecord | None) -> Record:
+    """The lead with its stored CreatedDate when the pull did not read one."""
+    if lead.created or stored is None or stored.created_date is None:
+        return lead
+    return dataclasses.replace(lead, created=stored.created_date.isoformat())
 
 
 def _with_keys(lead: Record, matcher: Matcher) -> Record:

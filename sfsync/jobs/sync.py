@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from sfsync.config import Settings
-from sfsync.connectors.salesforce import SalesforceClient
+from sfsync.connectors.salesforce import SalesforceClient, leads_of
 from sfsync.connectors.soql import incremental_query
 from sfsync.errors import ApiLimitReached, QueryRestart, SfsyncError, StoreUnavailable
 from sfsync.intake.config import intake_for
@@ -58,6 +58,7 @@ from sfsync.models import Decision, Lead
 from sfsync.routing_state import PageRouting, RoutedPage, RoutingSnapshot
 from sfsync.rules.behavior import Engagement
 from sfsync.rules.pipeline import RuleSet, decide, input_hash
+from sfsync.rules.routing_facts import RoutingOrg
 from sfsync.store import LeadState, OutboxState, Store
 from sfsync.store.routing import RoutingStore
 
@@ -123,34 +124,39 @@ class SyncJob:
         self._intake_setup: CachedSetup | None = None
 
     def prepare(self) -> None:
-        """Check the mappings against the org's describe once per process (one call).
+        """Read the org once per process and check the mappings against it (one call).
 
-        With routing.yaml, the org's users and Lead queues are read at the start
-        of the first cycle too (three queries), and again once per sweep period:
-        users leave, queues change.
+        The describes, the org's facts and, with routing.yaml, its users and
+        Lead queues come in one Composite request; routing's are read again
+        once per sweep period (`_refresh_routing_org`): users leave, queues change.
         """
         if self._facts is None:
-            queues = self.rules.recycle_queue is not None
-            self._facts = org_facts(self.client, self.rules, read_queues=queues)
-            self._refresh_routing_org()
+            queues, routing = self.rules.recycle_queue is not None, self.rules.routing is not None
+            self._facts = org_facts(
+                self.client, self.rules, read_queues=queues, read_routing=routing
+            )
+            if self._facts.routing is not None:
+                self._use_routing_org(self._facts.routing)
             rules = check_against_org(self.rules, self._facts, self.settings.sfsync_mappings)
             self.rules = with_queue_ids(rules, self._facts)
             self.engagement.rules = self.rules
 
     def _refresh_routing_org(self) -> None:
-        """Read the org's users and queues for routing: at start, then once per sweep period.
+        """Read the org's users and queues for routing again once per sweep period.
 
-        At start routing.yaml's owners are checked against them (a problem stops
-        the worker, exit 2); later a user who left only drops out of rotation.
+        At start (`prepare`) routing.yaml's owners are checked against them (a
+        problem stops the worker, exit 2); later a user who left only drops out
+        of rotation.
         """
         if self.rules.routing is None:
             return
-        now = self.clock()
-        if self._org_read_at is None or now - self._org_read_at >= self.sweep_period:
-            org = routing_org(self.client)
-            self.rules = dataclasses.replace(self.rules, routing_org=org)
-            self.engagement.rules = self.rules
-            self._org_read_at = now
+        if self._org_read_at is None or self.clock() - self._org_read_at >= self.sweep_period:
+            self._use_routing_org(routing_org(self.client))
+
+    def _use_routing_org(self, org: RoutingOrg) -> None:
+        self.rules = dataclasses.replace(self.rules, routing_org=org)
+        self.engagement.rules = self.rules
+        self._org_read_at = self.clock()
 
     def run_once(self, *, dry_run: bool = False) -> CycleReport:
         """One cycle; raises SfsyncError subclasses after recording how the run ended."""
@@ -180,8 +186,7 @@ class SyncJob:
         self._first_pull = self.store.watermark(LEAD_CURSOR) is None
         self._refresh_routing_org()
         if report.dry_run:
-            self._refresh_engagement()
-            self._pull(report, me, sweep=self._sweep_due())
+            self._pull(report, me, sweep=self._sweep_due(), engagement=True)
             self._engaged(report)
             self._sla_missed(report)
             return
@@ -189,8 +194,7 @@ class SyncJob:
         if report.recovered:
             self._mark_written()  # a dead worker's write may have landed
         if self.store.liveness.hold_pull_lease():
-            self._refresh_engagement()
-            self._pull(report, me, sweep=self._sweep_due())
+            self._pull(report, me, sweep=self._sweep_due(), engagement=True)
             self._engaged(report)
             self._sla_missed(report)
             if self.store.outbox(OutboxState.STAGED, limit=1):
@@ -240,11 +244,18 @@ class SyncJob:
     def _mark_written(self) -> None:
         self.store.set_watermark(WRITE_CURSOR, self.clock())
 
-    def _pull(self, report: CycleReport, me: str, *, sweep: bool) -> None:
+    def _pull(self, report: CycleReport, me: str, *, sweep: bool, engagement: bool = False) -> None:
+        """Pull and decide the changed leads; with `engagement`, mirror engagement first.
+
+        The engagement queries and the pull's first page go in one Composite call.
+        """
         started = self.clock()
+        first = self._refresh_engagement(self._pull_query(me, sweep)) if engagement else None
         for attempt in range(MAX_QUERY_RESTARTS + 1):
             try:
-                for page in prefetched(self._pages(me, sweep), READ_AHEAD):
+                pages = first if first is not None else self._pages(me, sweep)
+                first = None  # a restart queries again from the watermark
+                for page in prefetched(pages, READ_AHEAD):
                     self._handle_page(report, page)
                 break
             except QueryRestart as exc:
@@ -255,11 +266,13 @@ class SyncJob:
             self.store.set_watermark(SWEEP_CURSOR, started)
 
     def _pages(self, me: str, sweep: bool) -> Iterator[list[Lead]]:
+        return self.client.lead_pages(self._pull_query(me, sweep))
+
+    def _pull_query(self, me: str, sweep: bool) -> str:
         since = self.store.watermark(LEAD_CURSOR)
         exclude = None if sweep else me
-        soql = incremental_query("Lead", self._fields(), since, self.overlap, exclude)
         log.info("sfsync.sync.pull_started", since=str(since), sweep=sweep)
-        return self.client.lead_pages(soql)
+        return incremental_query("Lead", self._fields(), since, self.overlap, exclude)
 
     def _fields(self) -> list[str]:
         extra = PULLED if self.matcher is not None else frozenset()
@@ -386,10 +399,12 @@ class SyncJob:
 
     # -- engagement ---------------------------------------------------------------
 
-    def _refresh_engagement(self) -> None:
+    def _refresh_engagement(self, pull: str) -> Iterator[list[Lead]]:
+        """Mirror engagement changes; the pages of `pull`, whose first came in the same call."""
         # Before the first full pull every lead is about to be decided: nothing is pending.
         first_pull = self.store.watermark(LEAD_CURSOR) is None
-        self.engagement.refresh(self.overlap, pending=not first_pull)
+        [pages] = self.engagement.refresh(self.overlap, pending=not first_pull, also=[pull])
+        return leads_of(pages)
 
     def _engaged(self, report: CycleReport) -> None:
         """Decide again the leads whose engagement changed and, when due, every engaged lead.

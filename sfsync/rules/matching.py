@@ -20,7 +20,7 @@ from typing import Any
 from sfsync.rules.criteria import Logic, parse_filter_logic
 from sfsync.rules.matching_config import FieldComparison, MatchingConfig, MatchRule
 from sfsync.rules.matching_keys import BlockingKeys
-from sfsync.rules.matching_methods import METHODS
+from sfsync.rules.matching_methods import METHODS, Method, Score
 from sfsync.rules.matching_text import MatchData, fold_field
 
 _NAMES = ("FirstName", "LastName")
@@ -89,8 +89,16 @@ class Prepared:
     record: Record
     data: MatchData
     values: dict[tuple[str, str], Any] = field(default_factory=dict)
-    # Folded first and last name, for comparing them the other way round.
-    names: tuple[str | None, str | None] = (None, None)
+    _names: tuple[str | None, str | None] | None = None
+
+    @property
+    def names(self) -> tuple[str | None, str | None]:
+        """Folded first and last name, for comparing them the other way round."""
+        if self._names is None:
+            fields = self.record.fields
+            self._names = (fold_field(fields.get("FirstName")) or None,
+                           fold_field(fields.get("LastName")) or None)  # fmt: skip
+        return self._names
 
     def value(self, c: FieldComparison, swap: bool = False) -> Any:
         """The field as method `c.method` reads it (None when blank)."""
@@ -98,31 +106,39 @@ class Prepared:
             # The name methods all compare folded text, so the other name can stand in.
             return self.names[1 - _NAMES.index(c.field)]
         key = (c.field, c.method)
-        if key not in self.values:
+        found = self.values.get(key, _UNREAD)
+        if found is _UNREAD:
             value = METHODS[c.method].prepare(self.record.fields, c.field, self.data)
-            self.values[key] = value if value not in ("", (), frozenset()) else None
-        return self.values[key]
+            found = self.values[key] = value if value not in ("", (), frozenset()) else None
+        return found
+
+
+_UNREAD = object()
 
 
 def prepare(record: Record, config: MatchingConfig, data: MatchData) -> Prepared:
     """A record ready for comparison (fields are read when a rule first needs them)."""
-    first, last = (fold_field(record.fields.get(n)) or None for n in _NAMES)
-    return Prepared(record, data, names=(first, last))
+    return Prepared(record, data)
 
 
+# A comparison no branch of its rule's equation can do without, its method and threshold.
+Gate = tuple[FieldComparison, Method, float]
 # Comparisons of one pair already made, shared by the rules that make the same one.
 Seen = dict[tuple[Any, ...], Comparison]
+# Scores by method and the two values compared, shared by every pair of a batch: a page
+# compares the same first names, companies and cities again and again.
+Known = dict[tuple[str, Any, Any], Score]
 
 
 class _Pair(Sequence[bool]):
     """A rule's comparisons of one pair, each computed only when the equation asks for it."""
 
     def __init__(
-        self, rule: MatchRule, lead: Prepared, other: Prepared, swap: bool, seen: Seen
+        self, rule: MatchRule, lead: Prepared, other: Prepared, swap: bool, seen: Seen, known: Known
     ) -> None:
-        self.rule, self.lead, self.other, self.swap, self.seen = rule, lead, other, swap, seen
+        self.rule, self.lead, self.other, self.swap = rule, lead, other, swap
+        self.seen, self.known = seen, known
         self.done: list[Comparison | None] = [None] * len(rule.comparisons)
-        self.position = {c.field: i for i, c in enumerate(rule.comparisons)}
 
     def __len__(self) -> int:
         return len(self.done)
@@ -139,7 +155,7 @@ class _Pair(Sequence[bool]):
             found = self.seen.get(key)
             if found is None:
                 a, b = self.lead.value(spec), self.other.value(spec, self.swap)
-                found = self.seen[key] = _one(spec, a, b, self.lead.data)
+                found = self.seen[key] = _compared(spec, a, b, self.lead.data, self.known)
             self.done[i] = found
         return found
 
@@ -148,8 +164,9 @@ class _Pair(Sequence[bool]):
         companions = self.rule.comparisons[i].ignore_blank_when_matched
         if not c.blank or not companions:
             return False
-        return all(self.comparison(self.position[f]).matched for f in companions) and not any(
-            self.comparison(self.position[f]).blank for f in companions
+        position = {spec.field: n for n, spec in enumerate(self.rule.comparisons)}
+        return all(self.comparison(position[f]).matched for f in companions) and not any(
+            self.comparison(position[f]).blank for f in companions
         )
 
     def all(self) -> tuple[Comparison, ...]:
@@ -162,17 +179,20 @@ def match_pair(
     rule: MatchRule,
     data: MatchData,
     seen: Seen | None = None,
+    known: Known | None = None,
 ) -> Match | None:
     """The match of `lead` with `candidate` under `rule`, or None.
 
-    `seen` shares comparisons between the rules tried on the same pair.
+    `seen` shares comparisons between the rules tried on the same pair,
+    `known` between the pairs of a batch.
     """
     seen = {} if seen is None else seen
-    pair = _Pair(rule, lead, candidate, False, seen)
+    known = {} if known is None else known
+    pair = _Pair(rule, lead, candidate, False, seen, known)
     if not _holds(rule, pair):
         if not (rule.transpose_names and _both_named(lead, candidate)):
             return None
-        pair = _Pair(rule, lead, candidate, True, seen)
+        pair = _Pair(rule, lead, candidate, True, seen, known)
         if not _holds(rule, pair):
             return None
     comparisons = pair.all()
@@ -205,6 +225,72 @@ _NECESSARY: dict[tuple[str | None, int], tuple[int, ...]] = {}
 
 def _both_named(a: Prepared, b: Prepared) -> bool:
     return all(a.names) and all(b.names)
+
+
+def _may_match(
+    lead: Prepared,
+    candidate: Prepared,
+    gates: Sequence[tuple[bool, tuple[Gate, ...]]],
+    known: Known,
+) -> bool:
+    """False when every rule fails on a comparison it cannot do without, both name orders.
+
+    The same test `_holds` starts with, on values alone (no per-pair state):
+    a necessary comparison of two non-blank values that misses its threshold
+    sinks that rule, whatever the blank options say. Most candidates a
+    company key finds are colleagues with another first name.
+    """
+    for transpose, necessary in gates:
+        if _passes(necessary, lead, candidate, False, known):
+            return True
+        swap = transpose and _both_named(lead, candidate)
+        if swap and _passes(necessary, lead, candidate, True, known):
+            return True
+    return False
+
+
+def _passes(
+    gates: tuple[Gate, ...], lead: Prepared, other: Prepared, swap: bool, known: Known
+) -> bool:
+    data = lead.data
+    for spec, method, cutoff in gates:
+        a, b = lead.value(spec), other.value(spec, swap)
+        if a is None or b is None:
+            continue
+        key = (spec.method, a, b)
+        score = known.get(key)
+        if score is None:
+            score = known[key] = method.score(a, b, data)
+        if score[0] < cutoff:
+            return False
+    return True
+
+
+def _distinct_gates(rules: Sequence[MatchRule]) -> list[tuple[bool, tuple[Gate, ...]]]:
+    """Each rule's necessary comparisons (and whether it swaps names), rules alike tested once.
+
+    The standard person rule and sfsync's extras both need the same first and
+    last name comparisons: one test tells both apart from a colleague.
+    """
+    distinct: dict[tuple[Any, ...], tuple[bool, tuple[Gate, ...]]] = {}
+    for rule in rules:
+        specs = [rule.comparisons[i] for i in _necessary(rule)]
+        gates = tuple((c, METHODS[c.method], c.cutoff) for c in specs)
+        same = (rule.transpose_names, tuple((c.field, c.method, c.cutoff) for c in specs))
+        distinct.setdefault(same, (rule.transpose_names, gates))
+    return list(distinct.values())
+
+
+def _compared(c: FieldComparison, a: Any, b: Any, data: MatchData, known: Known) -> Comparison:
+    """`_one`, its score remembered by method and values (prepared values are hashable)."""
+    if a is None or b is None:
+        return _one(c, a, b, data)
+    key = (c.method, a, b)
+    score = known.get(key)
+    if score is None:
+        score = known[key] = METHODS[c.method].score(a, b, data)
+    cutoff = c.cutoff
+    return Comparison(c.field, c.method, score[1], score[0], cutoff, score[0] >= cutoff)
 
 
 def _one(c: FieldComparison, a: Any, b: Any, data: MatchData) -> Comparison:
@@ -260,16 +346,32 @@ def _logic(rule: MatchRule) -> Logic:
 
 
 def best_matches(
-    lead: Prepared, candidates: Sequence[Prepared], config: MatchingConfig, data: MatchData
+    lead: Prepared,
+    candidates: Sequence[Prepared],
+    config: MatchingConfig,
+    data: MatchData,
+    known: Known | None = None,
 ) -> list[Match]:
-    """Every candidate the lead matches (best rule per candidate), most confident first."""
+    """Every candidate the lead matches (best rule per candidate), most confident first.
+
+    `known` keeps comparisons for the next lead of the batch (see `Known`).
+    """
+    known = {} if known is None else known
+    by_object: dict[str, tuple[tuple[MatchRule, ...], list[tuple[bool, tuple[Gate, ...]]]]] = {}
     found: dict[str, Match] = {}
     for candidate in candidates:
         if candidate.record.id == lead.record.id:
             continue
+        sobject = candidate.record.sobject
+        if sobject not in by_object:
+            applicable = config.rules_for(sobject)
+            by_object[sobject] = (applicable, _distinct_gates(applicable))
+        rules, gates = by_object[sobject]
+        if not _may_match(lead, candidate, gates, known):
+            continue
         seen: Seen = {}
-        for rule in config.rules_for(candidate.record.sobject):
-            match = match_pair(lead, candidate, rule, data, seen)
+        for rule in rules:
+            match = match_pair(lead, candidate, rule, data, seen, known)
             held = found.get(candidate.record.id)
             if match is not None and (held is None or match.confidence > held.confidence):
                 found[candidate.record.id] = match

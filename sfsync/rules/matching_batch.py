@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
-from sfsync.rules.matching import Match, Prepared, Record, best_matches, prepare
+from sfsync.rules.matching import Known, Match, Prepared, Record, best_matches, prepare
 from sfsync.rules.matching_config import MatchingConfig
 from sfsync.rules.matching_keys import Lookup, blocking_keys, filed_under, lookups
 from sfsync.rules.matching_text import MatchData
@@ -25,6 +25,8 @@ def match_batch(
     candidates: Iterable[Record],
     config: MatchingConfig,
     data: MatchData,
+    crowded: Collection[Lookup] = frozenset(),
+    looked_up: Sequence[set[Lookup]] | None = None,
 ) -> dict[str, list[Match]]:
     """Lead id -> its matches among `candidates` and the other leads of the batch.
 
@@ -32,17 +34,27 @@ def match_batch(
     batch's version replaces it. Matches between batch leads go both ways
     (each carries `created`, so the caller keeps the older one). Every lead
     of the batch has an entry, empty when it matches nothing.
+
+    `crowded` are the lookups the store found over `max_candidates_per_key`
+    records and did not read: they find no stored candidate, even though a
+    few of their records may be among `candidates` through another key.
+    `looked_up` are the leads' lookups, in their order, when the caller has them already.
     """
     batch_ids = {lead.id for lead in leads}
+    crowded = frozenset(crowded)
     stored = _index((prepare(c, config, data) for c in candidates if c.id not in batch_ids), data)
     prepared = [prepare(lead, config, data) for lead in leads]
     batch = _index(prepared, data)
     result: dict[str, list[Match]] = {}
-    for lead in prepared:
-        wanted = lookups(lead.record.fields, data, config.match_keys, lead.record.keys)
-        pool = _pool(stored, wanted, config) | _pool(batch, wanted, config)
+    known: Known = {}
+    for i, lead in enumerate(prepared):
+        if looked_up is not None:
+            wanted = looked_up[i]
+        else:
+            wanted = lookups(lead.record.fields, data, config.match_keys, lead.record.keys)
+        pool = _pool(stored, wanted - crowded, config) | _pool(batch, wanted, config)
         ordered = sorted(pool.values(), key=lambda p: p.record.id)
-        matches = best_matches(lead, ordered, config, data)
+        matches = best_matches(lead, ordered, config, data, known)
         result[lead.record.id] = [_tag(m, batch_ids) for m in matches]
     return result
 

@@ -159,6 +159,8 @@ def overlap(a: frozenset[str], b: frozenset[str], data: MatchData) -> Score:
 def initials(a: str, b: str) -> bool:
     """One name is the initial(s) of the other: "j" or "j r" against "john robert"."""
     short, long_ = sorted((a, b), key=len)
+    if len(short) > 1 and " " not in short:
+        return False  # one word of two letters or more: no initial (the common case, made quick)
     letters = short.split()
     if not letters or any(len(w) > 1 for w in letters):
         return False

@@ -63,6 +63,15 @@ def fold(value: str) -> str:
 
 def fold_field(value: Any, limit: int = 255) -> str:
     """`fold` of a raw field value; "" for None, blank or non-text junk."""
+    if isinstance(value, str):
+        return _fold_text(value, limit)
+    text = clean_text(value, limit)
+    return fold(text) if text else ""
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _fold_text(value: str, limit: int) -> str:
+    # A page's candidates share first names, cities and titles: cleaning is the dear part.
     text = clean_text(value, limit)
     return fold(text) if text else ""
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from sfsync.background_http import BackgroundHTTPServer
 from sfsync.errors import ConfigError, StoreUnavailable
 from sfsync.service.health import health, readiness
 from sfsync.service.metrics import Metrics
@@ -37,8 +37,6 @@ log = structlog.get_logger("sfsync.service.http")
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
-# How soon `close` returns: serve_forever checks for shutdown this often.
-SHUTDOWN_POLL_SECONDS = 0.1
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 # No scripts, no remote anything; inline CSS for the page's own style only.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
@@ -167,7 +165,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class StatusServer:
+class StatusServer(BackgroundHTTPServer):
     """A ThreadingHTTPServer for a StatusApp, run in a thread (`start`) or in front (`serve`)."""
 
     def __init__(
@@ -188,38 +186,4 @@ class StatusServer:
                 " (set SFSYNC_STATUS_HOST / SFSYNC_STATUS_PORT; port 0 switches it off)"
             ) from None
         self.httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """Where it listens, e.g. http://127.0.0.1:9731."""
-        address, port = self.httpd.server_address[:2]
-        host = address.decode() if isinstance(address, bytes) else str(address)
-        shown = f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{port}"
-
-    def start(self) -> StatusServer:
-        """Serve in a background thread (beside the worker's scheduler)."""
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever,
-            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
-            name="sfsync-status",
-            daemon=True,
-        )
-        self._thread.start()
-        log.info("sfsync.service.listening", url=self.url)
-        return self
-
-    def close(self) -> None:
-        """Stop serving and release the socket."""
-        if self._thread is not None:
-            self.httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self.httpd.server_close()
-
-    def __enter__(self) -> StatusServer:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+        super().__init__(self.httpd, "sfsync-status", "sfsync.service.listening")

@@ -21,11 +21,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from sfsync.errors import StoreUnavailable
-from sfsync.models import Decision, Lead, WriteOutcome, WriteResult
+from sfsync.models import Contribution, Decision, Lead, WriteResult
 from sfsync.routing_state import LeadRouting, PageRouting
-from sfsync.store.engine import make_engine, migrate
+from sfsync.store.engine import insert_for, make_engine, migrate
 from sfsync.store.events import EngagementStore
-from sfsync.store.followups import after_owner_write, queue_ready
+from sfsync.store.followups import queue_ready
+from sfsync.store.results import apply_answers, resolve
 from sfsync.store.routing import apply_delta, lock_snapshot
 from sfsync.store.tables import (
     Cursor,
@@ -35,6 +36,7 @@ from sfsync.store.tables import (
     OutboxRow,
     OutboxState,
     RunRow,
+    new_outbox_values,
     utcnow,
 )
 from sfsync.store.workers import Liveness
@@ -42,6 +44,9 @@ from sfsync.store.workers import Liveness
 __all__ = ["LeadState", "OutboxKind", "OutboxRow", "OutboxState", "RunRow", "Store"]
 
 IN_CHUNK = 500
+LEAD_STATE: sa.Table = LeadState.__table__  # type: ignore[attr-defined]
+DECISION: sa.Table = DecisionRow.__table__  # type: ignore[attr-defined]
+OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
 # Errors that mean "the database is not there", not "this statement is wrong".
 DISCONNECTS = (sa.exc.OperationalError, sa.exc.InterfaceError)
 
@@ -199,28 +204,28 @@ class Store:
         On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several workers claim at
         once without ever claiming the same row.
         """
+        chosen = (
+            sa.select(col(OutboxRow.id))
+            .where(col(OutboxRow.state) == OutboxState.PENDING, col(OutboxRow.kind) == kind)
+            .order_by(col(OutboxRow.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if kind is OutboxKind.CONVERT:
+            # A converted lead refuses updates: its waiting updates go first.
+            chosen = chosen.where(~_live_update_for_same_lead())
+        if skip:
+            chosen = chosen.where(col(OutboxRow.id).not_in(list(skip)))
+        # One statement marks them and returns them (SQLite 3.35+ and PostgreSQL know RETURNING).
+        claim = (
+            sa.update(OutboxRow)
+            .where(col(OutboxRow.id).in_(chosen.scalar_subquery()))
+            .values(state=OutboxState.SENDING, claimed_by=self.liveness.key, updated_at=utcnow())
+            .returning(OutboxRow)
+        )
         with self.session() as s:
-            query = (
-                select(OutboxRow)
-                .where(col(OutboxRow.state) == OutboxState.PENDING, OutboxRow.kind == kind)
-                .order_by(col(OutboxRow.id))
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            if kind is OutboxKind.CONVERT:
-                # A converted lead refuses updates: its waiting updates go first.
-                query = query.where(~_live_update_for_same_lead())
-            if skip:
-                query = query.where(col(OutboxRow.id).not_in(list(skip)))
-            rows = list(s.exec(query))
-            for row in rows:
-                row.state, row.claimed_by, row.updated_at = (
-                    OutboxState.SENDING,
-                    self.liveness.key,
-                    utcnow(),
-                )
-                s.add(row)
-            return rows
+            rows = s.scalars(claim, execution_options={"synchronize_session": False})
+            return sorted(rows, key=lambda row: row.id or 0)
 
     def orphaned_in_flight(self) -> list[OutboxRow]:
         """Rows left `sending` by a dead worker, or by this one's failed earlier cycle.
@@ -246,12 +251,7 @@ class Store:
     ) -> None:
         """Apply answers matched to their rows already (rows without one stay `sending`)."""
         with self.session() as s:
-            # One query each for the rows and their leads, not one per row; holding them
-            # keeps them in the session's (weak) identity map, where `get` finds them.
-            loaded = _preload(s, [row for row, _ in pairs])
-            for row, result in pairs:
-                _apply_result(s, row, result, max_attempts)
-            del loaded
+            apply_answers(s, pairs, max_attempts)
 
     def resolve_in_flight(
         self,
@@ -265,18 +265,10 @@ class Store:
         `landed` names fields the org holds as the row sent them: they are
         sfsync's own values even when the row as a whole is superseded.
         """
+        if row.id is None:
+            return
         with self.session() as s:
-            fresh = s.get(OutboxRow, row.id)
-            if fresh is None:
-                return
-            fresh.state, fresh.updated_at = state, utcnow()
-            if created:
-                fresh.result = created
-            if state is OutboxState.DONE:
-                _remember_written(s, fresh)
-            elif landed:
-                _remember_values(s, fresh.lead_id, landed)
-            s.add(fresh)
+            resolve(s, row.id, state, created, landed)
 
     def retry_dead(self, ids: Sequence[int] | None = None) -> int:
         """Put dead letters back in the queue (all of them when `ids` is None)."""
@@ -379,27 +371,46 @@ def _save_snapshots(
     decisions: dict[str, Decision],
     routing: Mapping[str, LeadRouting],
 ) -> None:
-    ids = [lead.id for lead in leads]
-    existing = {
-        row.lead_id: row
-        for chunk in _chunks(ids)
-        for row in s.exec(select(LeadState).where(col(LeadState.lead_id).in_(chunk)))
-    }
+    """Upsert the leads' snapshots: one executemany per kind of row, no ORM objects.
+
+    An existing snapshot keeps its input hash unless the lead was decided, its
+    routing memory unless routing changed it, and always its written values.
+    """
+    now = utcnow()
+    groups: dict[tuple[bool, bool], dict[str, dict[str, Any]]] = {}
     for lead in leads:
-        row = existing.get(lead.id) or LeadState(
-            lead_id=lead.id, system_modstamp=lead.system_modstamp, input_hash=""
+        decision, routed = decisions.get(lead.id), routing.get(lead.id)
+        values = {
+            "lead_id": lead.id, "system_modstamp": lead.system_modstamp,
+            "input_hash": decision.input_hash if decision else "", "last_written": {},
+            "is_deleted": lead.is_deleted, "is_converted": lead.is_converted,
+            **_routing_values(routed), "updated_at": now,
+        }  # fmt: skip
+        groups.setdefault((decision is not None, routed is not None), {})[lead.id] = values
+    conn = s.connection()
+    for (decided, routed_), rows in groups.items():
+        replaced = _SNAPSHOT_COLUMNS + (("input_hash",) if decided else ())
+        replaced += _ROUTING_COLUMNS if routed_ else ()
+        statement = insert_for(conn, LEAD_STATE)
+        upsert = statement.on_conflict_do_update(
+            index_elements=["lead_id"], set_={c: statement.excluded[c] for c in replaced}
         )
-        decision = decisions.get(lead.id)
-        row.system_modstamp = lead.system_modstamp
-        row.input_hash = decision.input_hash if decision else row.input_hash
-        row.is_deleted, row.is_converted = lead.is_deleted, lead.is_converted
-        if (routed := routing.get(lead.id)) is not None:
-            row.routing = dict(routed.routing) if routed.routing is not None else None
-            row.load_owner = routed.load_owner
-            due = (routed.routing or {}).get("reroute_at")
-            row.reroute_at = datetime.fromisoformat(due) if due else None
-        row.updated_at = utcnow()
-        s.add(row)
+        conn.execute(upsert, list(rows.values()))
+
+
+_SNAPSHOT_COLUMNS: tuple[str, ...] = ("system_modstamp", "is_deleted", "is_converted", "updated_at")
+_ROUTING_COLUMNS = ("routing", "load_owner", "reroute_at")
+
+
+def _routing_values(routed: LeadRouting | None) -> dict[str, Any]:
+    if routed is None:
+        return dict.fromkeys(_ROUTING_COLUMNS)
+    due = (routed.routing or {}).get("reroute_at")
+    return {
+        "routing": dict(routed.routing) if routed.routing is not None else None,
+        "load_owner": routed.load_owner,
+        "reroute_at": datetime.fromisoformat(due) if due else None,
+    }
 
 
 def _save_decisions(
@@ -412,15 +423,17 @@ def _save_decisions(
     if not decisions:
         return 0, {}
     now = utcnow()
-    statement = sa.insert(DecisionRow).returning(col(DecisionRow.id), sort_by_parameter_order=True)
-    inserted = s.execute(statement, [_decision_values(run_id, d, now) for d in decisions])
+    # Core inserts on the tables: the ORM's bulk insert adds ~20 µs a row for nothing.
+    conn = s.connection()
+    statement = sa.insert(DECISION).returning(DECISION.c.id, sort_by_parameter_order=True)
+    inserted = conn.execute(statement, [_decision_values(run_id, d, now) for d in decisions])
     ids = [int(i) for i in inserted.scalars()]
     queued = _queued_keys(s, [d.lead_id for d in decisions])
     fresh = [(i, d) for i, d in zip(ids, decisions, strict=True) if _key(d) not in queued]
     _supersede(s, [d for _, d in fresh], now)
     outbox = [values for i, d in fresh for values in _outbox_values(run_id, i, d, now)]
     if outbox:
-        s.execute(sa.insert(OutboxRow), outbox)
+        conn.execute(sa.insert(OUTBOX), outbox)
     return len(outbox), {d.lead_id: i for i, d in zip(ids, decisions, strict=True)}
 
 
@@ -454,11 +467,23 @@ def _decision_values(run_id: str, decision: Decision, now: datetime) -> dict[str
         "input_hash": decision.input_hash,
         "rules_version": decision.rules_version,
         "changes": dict(decision.changes),
-        "reasons": [asdict(r) for r in decision.reasons],
+        "reasons": [_reason(r) for r in decision.reasons],
         "summary": dict(decision.summary),
         "skipped": dict(decision.skipped),
         "created_at": now,
     }
+
+
+def _reason(reason: Contribution) -> dict[str, Any]:
+    """`asdict(reason)` without its deep copy, which cost ~0.3 ms a decision (same dict)."""
+    if type(reason) is Contribution:
+        return {
+            "rule": reason.rule,
+            "points": reason.points,
+            "detail": reason.detail,
+            "part": reason.part,
+        }
+    return asdict(reason)
 
 
 _Key = tuple[str, str, str, datetime]
@@ -492,99 +517,18 @@ def _outbox_values(
     if decision.convert is not None:
         items.append((OutboxKind.CONVERT, dict(decision.convert), {}))
     return [
-        {
-            "decision_id": decision_id,
-            "run_id": run_id,
-            "lead_id": decision.lead_id,
-            "sobject": "Lead",
-            "kind": kind,
-            "patch": patch,
-            "before": before,
-            "result": None,
-            "patch_hash": decision.patch_hash,
-            "rules_version": decision.rules_version,
-            "base_stamp": decision.base_stamp,
-            "state": OutboxState.STAGED,
-            "claimed_by": None,
-            "attempts": 0,
-            "error_code": None,
-            "error_message": None,
-            "error_fields": [],
-            "created_at": now,
-            "updated_at": now,
-        }
+        new_outbox_values(
+            now,
+            decision_id=decision_id,
+            run_id=run_id,
+            lead_id=decision.lead_id,
+            kind=kind,
+            patch=patch,
+            before=before,
+            patch_hash=decision.patch_hash,
+            rules_version=decision.rules_version,
+            base_stamp=decision.base_stamp,
+            state=OutboxState.STAGED,
+        )
         for kind, patch, before in items
     ]
-
-
-def _preload(s: Session, rows: Sequence[OutboxRow]) -> list[Any]:
-    ids = [r.id for r in rows if r.id is not None]
-    loaded: list[Any] = []
-    for start in range(0, len(ids), IN_CHUNK):
-        chunk = ids[start : start + IN_CHUNK]
-        loaded += s.exec(select(OutboxRow).where(col(OutboxRow.id).in_(chunk)))
-    for leads in _chunks(sorted({r.lead_id for r in rows})):
-        loaded += s.exec(select(LeadState).where(col(LeadState.lead_id).in_(leads)))
-    return loaded
-
-
-def _apply_result(s: Session, row: OutboxRow, result: WriteResult, max_attempts: int) -> None:
-    fresh = s.get(OutboxRow, row.id)
-    if fresh is None or fresh.state != OutboxState.SENDING:
-        return
-    fresh.attempts += 1
-    fresh.updated_at = utcnow()
-    fresh.error_code, fresh.error_message = result.error_code, result.message
-    fresh.error_fields = list(result.fields)
-    if result.outcome is WriteOutcome.WRITTEN:
-        fresh.state = OutboxState.DONE
-        fresh.result = dict(result.created) or None
-        _remember_written(s, fresh)
-    elif result.outcome is WriteOutcome.REJECTED or fresh.attempts >= max_attempts:
-        fresh.state = OutboxState.DEAD
-    else:
-        fresh.state = OutboxState.PENDING
-    s.add(fresh)
-
-
-def _remember_written(s: Session, row: OutboxRow) -> None:
-    if row.kind == OutboxKind.CONVERT:
-        _after_conversion(s, row)
-        return
-    if row.kind != OutboxKind.UPDATE:
-        return  # a Task created or a message sent: nothing of the lead's to remember
-    _remember_values(s, row.lead_id, row.patch)
-    if row.sobject == "Lead":
-        after_owner_write(s, row)
-
-
-def _remember_values(s: Session, lead_id: str, values: Mapping[str, Any]) -> None:
-    state = s.get(LeadState, lead_id)
-    if state is not None:
-        state.last_written = {**state.last_written, **values}
-        s.add(state)
-
-
-_CREATED = {"Account": "account_id", "Contact": "contact_id", "Opportunity": "opportunity_id"}
-
-
-def _after_conversion(s: Session, row: OutboxRow) -> None:
-    """Queue the copies of lead values onto the records the conversion made (no re-check needed)."""
-    for sobject, fields in (row.patch.get("copy_to") or {}).items():
-        record_id = (row.result or {}).get(_CREATED.get(sobject, ""))
-        if not record_id or not fields:
-            continue
-        s.add(
-            OutboxRow(
-                decision_id=row.decision_id,
-                run_id=row.run_id,
-                lead_id=record_id,
-                sobject=sobject,
-                kind=OutboxKind.UPDATE,
-                patch=dict(fields),
-                patch_hash=row.patch_hash,
-                rules_version=row.rules_version,
-                base_stamp=row.base_stamp,
-                state=OutboxState.PENDING,
-            )
-        )

@@ -8,7 +8,10 @@ A row's life: `planned` → `sending` → `done`.
   A planned row left by a crash is sent as planned on the next run.
 - sending: its create request is about to go out; the outcome is unknown
   until recorded. A sending row left by a crash is looked up in the org
-  before anything is sent again (jobs.capture_send).
+  before anything is sent again (jobs.capture_send). When the create went
+  in a Bulk API 2.0 insert job, the row's `record_id` holds the job's id
+  (`note_job`) until the lead's id replaces it: the next run reads that
+  job's results first (jobs.capture_bulk).
 - done: the action (created, updated, duplicate) and record ids are known;
   the same key is never captured again.
 
@@ -197,12 +200,19 @@ class CaptureLedger:
 
     def mark_sending(self, keys: Sequence[str]) -> None:
         """Just before their create request goes out: from here on, the outcome is unknown."""
+        self._set(keys, sa.true(), state=LedgerState.SENDING, record_id=None)
+
+    def note_job(self, keys: Sequence[str], job_id: str) -> None:
+        """The Bulk API 2.0 job carrying these sending rows' creates (read first on resume)."""
+        self._set(keys, LEDGER.c.state == LedgerState.SENDING, record_id=job_id)
+
+    def _set(self, keys: Sequence[str], condition: Any, **values: Any) -> None:
         with self.engine.begin() as conn:
             for chunk in _chunks(list(keys)):
                 conn.execute(
                     sa.update(LEDGER)
-                    .where(LEDGER.c.key.in_(chunk))
-                    .values(state=LedgerState.SENDING, updated_at=utcnow())
+                    .where(LEDGER.c.key.in_(chunk), condition)
+                    .values(**values, updated_at=utcnow())
                 )
 
     def record_created(self, run_id: str, created: Sequence[Created]) -> int:

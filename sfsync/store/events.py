@@ -86,9 +86,17 @@ class EngagementStore:
         changed = 0
         with self._session() as s:
             stored = {row.key: row for row in _rows_by_key(s, list(latest))}
-            for key, event in latest.items():
-                changed += _apply(s, stored.get(key), key, event, pending)
-        return changed
+            # New rows go in with one executemany: ORM objects cost ~0.2 ms each.
+            new = [
+                {**_values(key, event), "pending": pending}
+                for key, event in latest.items()
+                if key not in stored and not event.deleted
+            ]
+            if new:
+                s.execute(sa.insert(EngagementEventRow), new)
+            for key, row in stored.items():
+                changed += _apply(s, row, key, latest[key], pending)
+        return changed + len(new)
 
     def for_leads(
         self, lead_ids: Collection[str], emails: Collection[str], since: datetime
@@ -96,16 +104,16 @@ class EngagementStore:
         """Live events since `since`: (by lead id, by lower-cased e-mail for events without one)."""
         by_lead: dict[str, list[EngagementEvent]] = {}
         by_email: dict[str, list[EngagementEvent]] = {}
+        table = EngagementEventRow
         with self._session() as s:
             for chunk in _chunks(sorted(lead_ids)):
-                for row in s.exec(_live(since).where(col(EngagementEventRow.lead_id).in_(chunk))):
+                for row in s.execute(_live(since).where(col(table.lead_id).in_(chunk))):
                     by_lead.setdefault(str(row.lead_id), []).append(_event(row))
             for chunk in _chunks(sorted({e.lower() for e in emails})):
                 query = _live(since).where(
-                    col(EngagementEventRow.email).in_(chunk),
-                    col(EngagementEventRow.lead_id).is_(None),
+                    col(table.email).in_(chunk), col(table.lead_id).is_(None)
                 )
-                for row in s.exec(query):
+                for row in s.execute(query):
                     by_email.setdefault(str(row.email), []).append(_event(row))
         return by_lead, by_email
 
@@ -161,9 +169,23 @@ class EngagementStore:
             return int(s.exec(select(sa.func.count()).select_from(EngagementEventRow)).one())
 
 
+_EVENT_COLUMNS = (
+    "kind",
+    "occurred_at",
+    "lead_id",
+    "email",
+    "detail",
+    "source",
+    "source_id",
+    "stamp",
+)
+
+
 def _live(since: datetime) -> Any:
-    table = EngagementEventRow
-    return select(table).where(col(table.occurred_at) >= since, col(table.deleted).is_(False))
+    """Live events since `since`, as plain rows of the columns `_event` reads (no ORM objects)."""
+    table = EngagementEventRow.__table__  # type: ignore[attr-defined]
+    columns = [table.c[name] for name in _EVENT_COLUMNS]
+    return sa.select(*columns).where(table.c.occurred_at >= since, table.c.deleted.is_(False))
 
 
 def _existing_keys(s: Session, keys: Sequence[str]) -> set[str]:
@@ -181,14 +203,9 @@ def _rows_by_key(s: Session, keys: Sequence[str]) -> Iterator[EngagementEventRow
 
 
 def _apply(
-    s: Session, row: EngagementEventRow | None, key: str, event: EngagementEvent, pending: bool
+    s: Session, row: EngagementEventRow, key: str, event: EngagementEvent, pending: bool
 ) -> int:
-    """Upsert one mirrored row; 1 if it changed anything (its lead then needs a decision)."""
-    if row is None:
-        if event.deleted:
-            return 0
-        s.add(EngagementEventRow(**{**_values(key, event), "pending": pending}))
-        return 1
+    """Update one stored mirrored row; 1 if it changed anything (its lead then needs a decision)."""
     if row.stamp == event.stamp and row.deleted == event.deleted and row.lead_id == event.lead_id:
         return 0
     if row.lead_id and row.lead_id != event.lead_id:
@@ -221,7 +238,7 @@ def _values(key: str, event: EngagementEvent) -> dict[str, Any]:
     }
 
 
-def _event(row: EngagementEventRow) -> EngagementEvent:
+def _event(row: Any) -> EngagementEvent:
     return EngagementEvent(
         kind=row.kind, at=row.occurred_at, lead_id=row.lead_id, email=row.email,
         detail=row.detail, source=row.source, source_id=row.source_id, stamp=row.stamp,

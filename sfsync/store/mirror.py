@@ -4,7 +4,9 @@ Rows are upserted by id (a backfill page, or a pulled page of leads); deleted
 and merged records stay with `is_deleted` and `master_record_id` so that the
 mirror says what became of them, but they are never candidates. Candidates
 are read only through the key indexes: one statement per key kind and chunk
-of values, each an index lookup (`query_plan` shows it).
+of values, each an index lookup (`query_plan` shows it). A page's keys can be
+counted first in the indexes alone (`key_counts`), so that a key too common
+to say anything is left out before any of its rows is read.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ KIND_COLUMNS: dict[str, tuple[str, ...]] = {
 KIND_SOBJECTS: dict[str, tuple[str, ...]] = {"domain": ("Account",)}
 UPSERT_CHUNK = 500
 IN_CHUNK = 500
+PAIR_CHUNK = 64
 _READ = ("id", "sobject", "fields", "owner_id", "account_id", "created_date", *KEY_COLUMNS)
 
 
@@ -95,40 +98,120 @@ def retire_unseen(engine: sa.Engine, sobject: str, before: datetime) -> int:
 
 def candidate_statements(lookups: Iterable[tuple[str, ...]]) -> Iterator[sa.Select[Any]]:
     """One indexed SELECT per key kind and chunk of values, for the lookups of a batch."""
+    for kind, chunk in _chunks(lookups):
+        yield sa.select(*(TABLE.c[c] for c in _READ)).where(*_filed_under(kind, chunk))
+
+
+def count_statements(lookups: Iterable[tuple[str, ...]]) -> Iterator[sa.Select[Any]]:
+    """Per key kind and chunk of values: each key's index entries, counted in the index alone."""
+    for kind, chunk in _chunks(lookups):
+        yield _count(kind, chunk)
+
+
+def _count(kind: str, chunk: Sequence[tuple[str, ...]]) -> sa.Select[Any]:
+    # Deleted and converted records are counted too: reading those flags means reading the
+    # rows, which for a common company is the cost this count is there to avoid.
+    keys = [TABLE.c[c] for c in KIND_COLUMNS[kind]]
+    conditions = [c.in_(sorted({v[i] for v in chunk})) for i, c in enumerate(keys)]
+    sobjects = KIND_SOBJECTS.get(kind)
+    if sobjects:
+        conditions.append(TABLE.c.sobject.in_(sobjects))
+    return sa.select(*keys, sa.func.count()).where(*conditions).group_by(*keys)
+
+
+def _live_count(lookup: tuple[str, ...], limit: int) -> sa.Select[Any]:
+    """How many live records `lookup` finds, counting no further than `limit`."""
+    kind, *values = lookup
+    found = sa.select(TABLE.c.id).where(*_filed_under(kind, [tuple(values)])).limit(limit)
+    return sa.select(sa.func.count()).select_from(found.subquery())
+
+
+def _chunks(lookups: Iterable[tuple[str, ...]]) -> Iterator[tuple[str, list[tuple[str, ...]]]]:
     values: dict[str, set[tuple[str, ...]]] = defaultdict(set)
     for kind, *parts in lookups:
         if kind in KIND_COLUMNS and all(parts[:1]):
             values[kind].add(tuple(parts))
     for kind in sorted(values):
-        ordered = sorted(values[kind])
-        for start in range(0, len(ordered), IN_CHUNK):
-            yield _statement(kind, ordered[start : start + IN_CHUNK])
+        # Two columns are searched for every pair of their IN lists: small chunks of pairs
+        # sorted by company keep that product small (a lead's two name orders share one).
+        if len(KIND_COLUMNS[kind]) == 1:
+            size, ordered = IN_CHUNK, sorted(values[kind])
+        else:
+            size, ordered = PAIR_CHUNK, sorted(values[kind], key=lambda v: v[::-1])
+        for start in range(0, len(ordered), size):
+            yield kind, ordered[start : start + size]
 
 
-def _statement(kind: str, chunk: Sequence[tuple[str, ...]]) -> sa.Select[Any]:
+def _filed_under(kind: str, chunk: Sequence[tuple[str, ...]]) -> list[sa.ColumnElement[bool]]:
     # One IN per column, not a row-value IN: SQLite scans for `(a, b) IN (...)` but searches
     # a two-column index for `a IN (...) AND b IN (...)`. The few extra rows this lets
     # through are dropped by the caller's exact in-memory lookup.
-    conditions = [
+    conditions: list[sa.ColumnElement[bool]] = [
         TABLE.c[column].in_(sorted({v[i] for v in chunk}))
         for i, column in enumerate(KIND_COLUMNS[kind])
     ]
-    statement = sa.select(*(TABLE.c[c] for c in _READ)).where(
-        *conditions, TABLE.c.is_deleted.is_(False), TABLE.c.is_converted.is_(False)
-    )
+    conditions += [TABLE.c.is_deleted.is_(False), TABLE.c.is_converted.is_(False)]
     sobjects = KIND_SOBJECTS.get(kind)
-    return statement.where(TABLE.c.sobject.in_(sobjects)) if sobjects else statement
+    return [*conditions, TABLE.c.sobject.in_(sobjects)] if sobjects else conditions
 
 
 def candidates(engine: sa.Engine, lookups: Iterable[tuple[str, ...]]) -> list[MirrorRecord]:
     """Every live record filed under any of `lookups` ((kind, value[, value]) tuples), by id."""
-    found: dict[str, MirrorRecord] = {}
+    return [_record(row) for row in candidate_rows(engine, lookups)]
+
+
+def candidate_rows(engine: sa.Engine, lookups: Iterable[tuple[str, ...]]) -> list[sa.Row[Any]]:
+    """`candidates` as database rows (MirrorRecord's fields, keys as columns), for a caller
+    that makes its own record of each and would rather not make two."""
+    found: dict[str, sa.Row[Any]] = {}
     with engine.connect() as conn:
         for statement in candidate_statements(lookups):
-            for row in conn.execute(statement):
-                if row.id not in found:
-                    found[row.id] = _record(row)
+            for row in conn.execute(statement).all():
+                found.setdefault(row.id, row)
     return [found[i] for i in sorted(found)]
+
+
+def key_counts(
+    engine: sa.Engine,
+    lookups: Iterable[tuple[str, ...]],
+    above: int,
+    discount: Mapping[tuple[str, ...], int] | None = None,
+) -> dict[tuple[str, ...], int]:
+    """How many live records each of `lookups` finds, exact up to `above` + 1 (absent: none).
+
+    Lets the caller leave out a key too common to be worth reading (a company
+    name a large part of the mirror shares) without reading its rows: the
+    index gives an upper bound, and only keys above `above` there are counted
+    again among live records, stopping at `above` + 1 (+ the lookup's
+    `discount`, records the caller will not count).
+    """
+    wanted, discount = set(lookups), discount or {}
+    counts: dict[tuple[str, ...], int] = {}
+    with engine.connect() as conn:
+        for kind, chunk in _chunks(wanted):
+            for *values, count in conn.execute(_count(kind, chunk)):
+                lookup = (kind, *values)
+                if lookup in wanted:  # a name_company chunk also counts pairs nobody asked for
+                    counts[lookup] = int(count)
+        for lookup in sorted(k for k, n in counts.items() if n > above + discount.get(k, 0)):
+            limit = above + discount.get(lookup, 0) + 1
+            counts[lookup] = int(conn.execute(_live_count(lookup, limit)).scalar_one())
+    return counts
+
+
+def live_by_id(engine: sa.Engine, ids: Iterable[str]) -> list[MirrorRecord]:
+    """The live records among `ids` (an incoming page's own older copies), by primary key."""
+    ordered = sorted(set(ids))
+    found: list[MirrorRecord] = []
+    with engine.connect() as conn:
+        for start in range(0, len(ordered), IN_CHUNK):
+            statement = sa.select(*(TABLE.c[c] for c in _READ)).where(
+                TABLE.c.id.in_(ordered[start : start + IN_CHUNK]),
+                TABLE.c.is_deleted.is_(False),
+                TABLE.c.is_converted.is_(False),
+            )
+            found += [_record(row) for row in conn.execute(statement)]
+    return found
 
 
 def _record(row: sa.Row[Any]) -> MirrorRecord:

@@ -25,9 +25,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from sfsync.routing_state import RoutingDelta, RoutingSnapshot
+from sfsync.store.engine import insert_for
 from sfsync.store.tables import RoutingLoadRow, RoutingMemberRow, RoutingTeamRow, utcnow
 
 TEAM = RoutingTeamRow.__table__  # type: ignore[attr-defined]
@@ -90,7 +90,7 @@ def set_loads(conn: sa.Connection, loads: Mapping[str, int]) -> None:
     now = utcnow()
     for owner, count in sorted(loads.items()):
         row = {"owner_id": owner, "open_leads": max(0, count), "updated_at": now}
-        statement = _insert(conn, LOAD).values(**row)
+        statement = insert_for(conn, LOAD).values(**row)
         conn.execute(
             statement.on_conflict_do_update(
                 index_elements=["owner_id"],
@@ -102,7 +102,9 @@ def set_loads(conn: sa.Connection, loads: Mapping[str, int]) -> None:
 def _ensure_teams(conn: sa.Connection, names: list[str]) -> None:
     now = utcnow()
     rows = [{"team": n, "picks": 0, "updated_at": now} for n in names]
-    conn.execute(_insert(conn, TEAM).values(rows).on_conflict_do_nothing(index_elements=["team"]))
+    conn.execute(
+        insert_for(conn, TEAM).values(rows).on_conflict_do_nothing(index_elements=["team"])
+    )
 
 
 def _add(
@@ -113,17 +115,10 @@ def _add(
     counters: tuple[str, ...],
 ) -> None:
     """Upsert rows, adding their counters to those already stored."""
-    statement = _insert(conn, table).values(rows)
+    statement = insert_for(conn, table).values(rows)
     update = {c: table.c[c] + statement.excluded[c] for c in counters}
     update["updated_at"] = statement.excluded["updated_at"]
     conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=update))
-
-
-def _insert(conn: sa.Connection, table: sa.Table) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL do)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 class RoutingStore:

@@ -158,6 +158,20 @@ class OutboxRow(SQLModel, table=True):
     updated_at: datetime = _dt(default_factory=utcnow)
 
 
+def new_outbox_values(now: datetime, **values: Any) -> dict[str, Any]:
+    """A new outbox row's columns for a Core insert, with the defaults the ORM would fill in.
+
+    `values` must name decision_id, run_id, lead_id, patch, patch_hash,
+    rules_version and base_stamp; the rest default to a pending Lead update.
+    """
+    return {
+        "sobject": "Lead", "kind": OutboxKind.UPDATE, "before": {}, "result": None,
+        "state": OutboxState.PENDING, "claimed_by": None, "attempts": 0, "error_code": None,
+        "error_message": None, "error_fields": [], "created_at": now, "updated_at": now,
+        **values,
+    }  # fmt: skip
+
+
 class Lease(SQLModel, table=True):
     """Who may pull right now: one holder at a time, taken over when it stops renewing."""
 

@@ -71,3 +71,22 @@ def test_malformed_and_oversized_requests_are_refused_whole(api: Api) -> None:
     assert composite(api, many).json()[0]["errorCode"] == "INVALID_INPUT"
     six = [sub("SELECT Id FROM Lead", f"q{i}") for i in range(6)]
     assert "5 query" in composite(api, six).json()[0]["message"]
+
+
+def test_describes_are_answered_as_direct_calls_and_are_not_queries(
+    api: Api, emulator: Emulator
+) -> None:
+    before = len([c for c in emulator.calls.entries() if c.counted])
+    describe = [{"method": "GET", "url": f"{API}/sobjects/{name}/describe", "referenceId": name}
+                for name in ("Lead", "Contact", "Nonesuch")]  # fmt: skip
+    queries = [sub("SELECT Id FROM Lead LIMIT 1", f"q{i}") for i in range(5)]
+    response = composite(api, [*describe, *queries])
+
+    assert response.status_code == 200, response.text
+    answers = response.json()["compositeResponse"]
+    assert [a["httpStatusCode"] for a in answers] == [200, 200, 404] + [200] * 5
+    assert answers[0]["body"] == api.get("sobjects/Lead/describe").json()
+    assert answers[1]["body"]["name"] == "Contact"
+    assert answers[2]["body"][0]["errorCode"] == "NOT_FOUND"
+    counted = [c for c in emulator.calls.entries() if c.counted]
+    assert len(counted) == before + 2  # the composite request, then the direct describe

@@ -80,6 +80,10 @@ def run_daemons(
     with scenario_run(reference, runner, url, plan=plan, SFSYNC_INTERVAL_SECONDS=INTERVAL_S) as run:
         workers = [Daemon.start(run) for _ in range(schedule.workers)]
         try:
+            # The reference's first boundary has no people (script[0] is empty): its first
+            # cycle sees the base org alone. So do the daemons, or they may decide on a state
+            # the reference never saw (a person's edit before the first cycle's writes).
+            _wait_quiet(run, outcome, pulls=1)
             _timeline(run, reference, workers, schedule, rng, outcome)
             _wait_quiet(run, outcome)
         finally:
@@ -123,13 +127,13 @@ def _timeline(
         workers[victim] = Daemon.start(run)
 
 
-def _wait_quiet(run: OrgRun, outcome: Outcome) -> None:
-    """Until QUIET_RUNS pulls began after the last change and the outbox has no work left."""
+def _wait_quiet(run: OrgRun, outcome: Outcome, pulls: int = QUIET_RUNS) -> None:
+    """Until `pulls` pulls began after the last change and the outbox has no work left."""
     since = datetime.now(UTC)
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         status = run.status()
-        if _pulls_since(status, since) >= QUIET_RUNS and not _backlog(status):
+        if _pulls_since(status, since) >= pulls and not _backlog(status):
             return
         time.sleep(0.3)
     outcome.violations.append(f"never quiet: outbox {run.status()['outbox']}")

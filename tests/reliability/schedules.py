@@ -38,6 +38,7 @@ from tests.reliability.promises import Observation, PromiseBroken, check
 
 PULL_SOQL = "ORDER BY SystemModstamp"  # only the incremental pull orders by stamp
 COLLECTIONS, SOAP = "/composite/sobjects", "/services/Soap/"
+COMPOSITE = "/composite"  # also the prefix of COLLECTIONS: count those in `skip`
 MAX_DRAIN_RUNS = 8
 
 
@@ -67,9 +68,11 @@ class KillPoint:
 
 def _points() -> dict[str, KillPoint]:
     points = [
-        KillPoint("pull", "/queryAll", soql=PULL_SOQL, proceed=False, rank=0),
+        # The pull's first page rides in the Composite after the start-up read, with
+        # engagement's queries; the re-check is then the cycle's first direct pull query.
+        KillPoint("pull", COMPOSITE, "POST", skip=1, proceed=False, rank=0),
         KillPoint("decide", "/query", soql="FROM Contact WHERE Email IN", rank=1),
-        KillPoint("recheck", "/queryAll", soql=PULL_SOQL, skip=1, proceed=False, rank=2),
+        KillPoint("recheck", "/queryAll", soql=PULL_SOQL, proceed=False, rank=2),
         KillPoint("flush-unsent", COLLECTIONS, "PATCH", proceed=False, rank=3),
         KillPoint("flush-late", COLLECTIONS, "PATCH", rank=3),
         KillPoint("flush-unanswered", COLLECTIONS, "PATCH", when="after", rank=3),

@@ -766,14 +766,16 @@ def test_a_broken_record_in_a_page_fails_the_run_cleanly_and_the_next_one_catche
     damage: dict[str, Any],
 ) -> None:
     def garble(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
+        # The pull's first page rides in a Composite request with engagement's queries.
         status, headers, body = forward(emulator, request)
-        page = json.loads(body)
-        page["records"][-1].update(damage)
-        return status, headers, json.dumps(page).encode()
+        answer = json.loads(body)
+        for item in answer.get("compositeResponse", []):
+            records = item["body"].get("records") if isinstance(item["body"], dict) else None
+            if records and records[-1]["attributes"]["type"] == "Lead":
+                records[-1].update(damage)
+        return status, headers, json.dumps(answer).encode()
 
-    intercept.add_callback(
-        responses.GET, re.compile(r".*/queryAll/\?q=SELECT\+Id.*FROM\+Lead.*"), callback=garble
-    )
+    intercept.add_callback(responses.POST, re.compile(r".*/composite$"), callback=garble)
     worker = make_worker()
 
     with pytest.raises(OrgUnavailable, match=r"Id|dateTime"):

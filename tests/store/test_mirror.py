@@ -13,7 +13,10 @@ from sfsync.store import Store
 from sfsync.store.mirror import (
     candidate_statements,
     candidates,
+    count_statements,
     counts,
+    key_counts,
+    live_by_id,
     live_records,
     query_plan,
     record,
@@ -118,7 +121,8 @@ def test_many_lookups_are_chunked(store: Store) -> None:
     assert len(candidates(store.engine, lookups)) == 1200
 
 
-def test_candidate_retrieval_uses_an_index_for_every_key(store: Store) -> None:
+def fill_for_planner(store: Store) -> None:
+    """FILLER records with distinct keys, analysed, so that plans are those of a real mirror."""
     filler = [
         row(f"00Q{i:06d}", phone_key=f"+1415555{i:04d}", name_key=f"K{i}",
             company_key=f"co{i % 40}", email_domain=f"d{i}.org",
@@ -128,6 +132,10 @@ def test_candidate_retrieval_uses_an_index_for_every_key(store: Store) -> None:
     upsert(store.engine, filler)
     with store.engine.begin() as conn:
         conn.execute(sa.text("ANALYZE"))
+
+
+def test_candidate_retrieval_uses_an_index_for_every_key(store: Store) -> None:
+    fill_for_planner(store)
     lookups = {
         "email": [("email", "00q000001@x.org"), ("email", "00q000002@x.org")],
         "phone": [("phone", "+14155550002"), ("phone", "+14155550005")],
@@ -144,3 +152,41 @@ def test_candidate_retrieval_uses_an_index_for_every_key(store: Store) -> None:
         assert indexes[kind] in plan, f"{kind}: {plan}"
         assert "SCAN sfsync_mirror" not in plan and "Seq Scan" not in plan, f"{kind}: {plan}"
         assert candidates(store.engine, wanted), kind
+
+
+def test_key_counts_count_live_records_exactly_up_to_the_bound(store: Store) -> None:
+    upsert(store.engine, [row(f"00Q{i:03d}", company_key="busy") for i in range(12)])
+    gone = [row("00Q000", is_deleted=True), row("00Q001", is_converted=True)]
+    upsert(store.engine, [{**r, "company_key": "busy"} for r in gone])
+    upsert(store.engine, [row("001A", "Account", company_key="quiet")])
+    wanted = [("company", "busy"), ("company", "quiet"), ("company", "nowhere")]
+    # Under the bound the index's count stands, deleted and converted included.
+    assert key_counts(store.engine, wanted, 20) == {("company", "busy"): 12,
+                                                    ("company", "quiet"): 1}  # fmt: skip
+    # Over it, live records are counted, and no further than bound + 1 (+ the discount).
+    assert key_counts(store.engine, wanted, 5)[("company", "busy")] == 6
+    assert key_counts(store.engine, wanted, 5, {("company", "busy"): 2})[("company", "busy")] == 8
+    assert key_counts(store.engine, wanted, 11)[("company", "busy")] == 10
+
+
+def test_key_counts_name_only_the_pairs_asked_for(store: Store) -> None:
+    upsert(store.engine, [row("00QA", name_key="AB", company_key="c1"),
+                          row("00QB", name_key="CD", company_key="c2")])  # fmt: skip
+    wanted = [("name_company", "AB", "c1"), ("name_company", "CD", "c1")]
+    assert key_counts(store.engine, wanted, 200) == {("name_company", "AB", "c1"): 1}
+
+
+def test_live_by_id_reads_live_records_by_primary_key(store: Store) -> None:
+    upsert(store.engine, [row("00QA"), row("00QB", is_deleted=True)])
+    assert ids(live_by_id(store.engine, ["00QA", "00QB", "00QC"])) == ["00QA"]
+
+
+def test_key_counts_read_the_index_alone(store: Store) -> None:
+    fill_for_planner(store)
+    wanted = [("email", "00q000001@x.org"), ("phone", "+14155550002"),
+              ("name_company", "K3", "co3"), ("domain", "d3.org"), ("company", "co4")]  # fmt: skip
+    for statement in count_statements(wanted):
+        plan = query_plan(store.engine, statement)
+        assert "SCAN sfsync_mirror" not in plan and "Seq Scan" not in plan, plan
+        if store.engine.dialect.name == "sqlite":
+            assert "COVERING INDEX" in plan, plan

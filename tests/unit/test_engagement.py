@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 
 from sfsync.connectors.engagement import engagement_event
-from sfsync.connectors.salesforce import _composite_pages
 from sfsync.connectors.soql import engagement_query, leads_by_email_query
-from sfsync.errors import OrgUnavailable, TransientError
 from sfsync.models import EngagementEvent
 from sfsync.rules.behavior import Engagement, EventKind
 from sfsync.rules.engagement import fingerprint, parse_kind, to_engagement
@@ -156,33 +154,3 @@ def test_later_reads_take_every_change_since_the_watermark_minus_the_overlap() -
 def test_leads_by_email_escapes_every_address() -> None:
     soql = leads_by_email_query(["a@x.com", "o'brien@x.com"])
     assert soql == "SELECT Id, Email FROM Lead WHERE Email IN ('a@x.com', 'o\\'brien@x.com')"
-
-
-def _answer(*items: tuple[int, Any]) -> dict[str, Any]:
-    return {"compositeResponse": [{"httpStatusCode": status, "body": body, "referenceId": f"q{i}"}
-                                  for i, (status, body) in enumerate(items)]}  # fmt: skip
-
-
-def test_composite_first_pages_come_back_in_order() -> None:
-    pages = [{"totalSize": 0, "done": True, "records": []}, {"totalSize": 1, "done": True,
-                                                            "records": [{"Id": "x"}]}]  # fmt: skip
-    assert _composite_pages(_answer((200, pages[0]), (200, pages[1])), 2) == pages
-
-
-@pytest.mark.parametrize(
-    ("answer", "error", "text"),
-    [
-        (_answer((200, {"records": []})), OrgUnavailable, "one answer per query"),
-        ({"oops": 1}, OrgUnavailable, "one answer per query"),
-        (_answer((200, {}), (503, [{"errorCode": "SERVER_UNAVAILABLE", "message": "busy"}])),
-         TransientError, "SERVER_UNAVAILABLE"),
-        (_answer((200, {}), (400, [{"errorCode": "MALFORMED_QUERY", "message": "bad"}])),
-         OrgUnavailable, "MALFORMED_QUERY: bad"),
-        (_answer((200, {}), (200, ["not a page"])), OrgUnavailable, "HTTP 200"),
-    ],
-)  # fmt: skip
-def test_a_failed_composite_query_raises_as_a_call_would(
-    answer: Any, error: type[Exception], text: str
-) -> None:
-    with pytest.raises(error, match=text):
-        _composite_pages(answer, 2)
