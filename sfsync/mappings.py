@@ -174,7 +174,24 @@ def read_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose value errors (tagged junk such as `!!int abc`) carry their line."""
+    """SafeLoader whose value errors (tagged junk such as `!!int abc`) carry their line.
+
+    Every key must be text: YAML makes `? ` with nothing after it a null key and
+    `1:` or `yes:` a number or a boolean, which no mappings file uses; said here,
+    at the key's own line, rather than later by the model without one.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<:` merges another mapping in; SafeLoader resolves it
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                shown = "empty" if key is None or key == "" else f"{key!r}, not text (quote it)"
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a key is {shown}", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:

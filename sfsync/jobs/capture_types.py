@@ -14,7 +14,7 @@ from typing import Any
 
 from sfsync.connectors.salesforce import ObjectInfo, SalesforceClient
 from sfsync.jobs.match_setup import MATCHING_FILE, Matcher, load_matcher
-from sfsync.jobs.routing_org import routing_org
+from sfsync.jobs.routing_org import LEAD_QUEUES, QUEUES, USERS, routing_org_from
 from sfsync.rules.pipeline import RuleSet
 
 # phase ("matching", "creating", "updating"), done, total
@@ -71,12 +71,19 @@ class CaptureSetup:
     def load(
         cls, client: SalesforceClient, rules: RuleSet, mappings: Path | None = None
     ) -> CaptureSetup:
-        """Describe Lead, read the org's routing facts and matching.yaml (about five calls)."""
+        """Describe Lead, read the org's routing facts and matching.yaml (one Composite call)."""
         directory = mappings or client.settings.sfsync_mappings
-        if rules.routing is not None and rules.routing_org is None:
-            rules = dataclasses.replace(rules, routing_org=routing_org(client))
+        wants_org = rules.routing is not None and rules.routing_org is None
+        described, rows = client.read_together(
+            ["Lead"], [USERS, LEAD_QUEUES, QUEUES] if wants_org else []
+        )
+        me = client.integration_user_id()
+        if wants_org:
+            users, lead_queues, queues = rows
+            org = routing_org_from(users, lead_queues, queues, me)
+            rules = dataclasses.replace(rules, routing_org=org)
         matcher = load_matcher(directory) if (directory / MATCHING_FILE).is_file() else None
-        return cls(rules, client.describe("Lead"), matcher, client.integration_user_id())
+        return cls(rules, described["Lead"], matcher, me)
 
     def with_rules(self, rules: RuleSet) -> CaptureSetup:
         """This setup for `rules` (keeping the routing facts it read when `rules` lack them)."""

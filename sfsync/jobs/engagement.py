@@ -27,8 +27,9 @@ from typing import Any
 import structlog
 
 from sfsync.connectors.engagement import engagement_events
-from sfsync.connectors.salesforce import SalesforceClient
+from sfsync.connectors.salesforce import QUERY_RESTARTS, SalesforceClient
 from sfsync.connectors.soql import by_ids_query, engagement_query, id_chunks, leads_by_email_query
+from sfsync.errors import QueryRestart
 from sfsync.models import EngagementEvent, Lead
 from sfsync.rules.behavior import Engagement, EventKind
 from sfsync.rules.engagement import to_engagement
@@ -75,12 +76,35 @@ class EngagementReader:
         queries = [engagement_query(s, since[s], overlap, days) for s in sources]
         pages = self.client.pages_together([*queries, *also])
         changed = sum(
-            self._mirror(sobject, since[sobject], engagement_events(sobject, each), pending)
-            for sobject, each in zip(sources, pages, strict=False)
+            self._mirror_source(sobject, since[sobject], each, query, pending)
+            for sobject, each, query in zip(sources, pages, queries, strict=False)
         )
         if changed:
             log.info("sfsync.engagement.mirrored", changed=changed)
         return pages[len(sources) :]
+
+    def _mirror_source(
+        self,
+        sobject: str,
+        since: datetime | None,
+        pages: Iterator[list[dict[str, Any]]],
+        query: str,
+        pending: bool,
+    ) -> int:
+        """`_mirror`, running the query again if its cursor dies on a later page.
+
+        Safe to repeat: mirroring a row twice changes nothing, and the
+        watermark moves only once every page has been stored.
+        """
+        for attempt in range(QUERY_RESTARTS + 1):
+            try:
+                return self._mirror(sobject, since, engagement_events(sobject, pages), pending)
+            except QueryRestart as exc:
+                if attempt == QUERY_RESTARTS:
+                    raise
+                log.warning("sfsync.engagement.query_restarted", source=sobject, reason=str(exc))
+                pages = self.client.pages(query, include_deleted=True)
+        raise AssertionError("unreachable")
 
     def _mirror(
         self,

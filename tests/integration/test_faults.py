@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +145,34 @@ def test_bad_picklist_and_too_long_values_are_dead_lettered_with_their_codes(
         if r.kind == "update"
     ]
     assert lead_updates and all(r.state == OutboxState.DEAD for r in lead_updates)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seeded", [1000], indirect=True)
+def test_a_dead_engagement_cursor_runs_that_query_again(
+    seeded: SeededOrg, store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Short pages make engagement's answers span pages; after the start-up read, the first
+    # cursor read is CampaignMember's second page (engagement is mirrored before the pull's).
+    with Emulator(seeded.org, faults=FaultPlan(short_page_rate=1.0), seed=9) as emu:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(emu.ca_file))
+        troubled = Worker(worker_settings(emu, store_url))
+        plain = Worker(worker_settings(emu, f"sqlite:///{tmp_path}/plain.db"))
+        try:
+            troubled.job.prepare()  # the start-up read's own cursors are not the point here
+            emu.faults.script("invalid_locator", path_contains="/query/", method="GET")
+            report = troubled.job.run_once()
+            emu.faults.plan = FaultPlan()
+            plain.job.run_once()
+            mirrored, expected = troubled.store.events.count(), plain.store.events.count()
+        finally:
+            troubled.close()
+            plain.close()
+        asked_again = [
+            c for c in emu.calls.entries() if "/queryAll/" in c.path and "CampaignMember" in c.query
+        ]
+
+    assert emu.faults.injected["invalid_locator"] == 1
+    assert report.status == "ok"
+    assert asked_again, "the CampaignMember query was not asked on its own after its cursor died"
+    assert mirrored == expected > 0

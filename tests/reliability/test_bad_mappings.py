@@ -420,6 +420,24 @@ def test_a_tag_with_an_empty_value_is_a_config_error(mappings: Path, tagged: str
     assert isinstance(outcome, str) and outcome.startswith(f"{mappings / 'fields.yaml'}:1: ")
 
 
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [("? # a comment\n", "a key is empty"), ("~: 1\n", "a key is empty"),
+     ("1: Description\n", "a key is 1, not text"), ("yes: 2\n", "a key is True, not text")],
+)  # fmt: skip
+def test_a_key_that_is_not_text_is_refused_at_its_line(mappings: Path, key: str, said: str) -> None:
+    """Found by the property above: `? ` before a comment made a null key, named as None."""
+    reset(mappings)
+    text = SHIPPED_TEXT["conversion.yaml"]
+    (mappings / "conversion.yaml").write_text(text + key, encoding="utf-8")
+    line = len(text.splitlines()) + 1
+
+    outcome = load_or_error(mappings)
+
+    assert isinstance(outcome, str), outcome
+    assert outcome.startswith(f"{mappings / 'conversion.yaml'}:{line}: invalid YAML: {said}")
+
+
 @settings(PROPERTY, max_examples=60)
 @given(name=st.sampled_from(FILES), blob=st.binary(min_size=1, max_size=400))
 def test_binary_junk_is_a_config_error_naming_the_file(
